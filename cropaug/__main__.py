@@ -1,0 +1,3 @@
+from cropaug.cli import main
+
+main()

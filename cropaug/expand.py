@@ -1,0 +1,311 @@
+"""Expand a class-per-folder dataset into N unique random crops per image."""
+
+import logging
+import os
+import secrets
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+
+from cropaug.crop import CropJob, CropSettings
+from cropaug.discover import discover_sources
+from cropaug.errors import CropaugError, DestinationError, InvalidParameterError
+from cropaug.imaging import SUBSAMPLING, parse_color
+from cropaug.manifest import MANIFEST_NAME, write_manifest
+from cropaug.naming import plan_output_stems
+from cropaug.pool import run_jobs
+from cropaug.progress import PROGRESS_NAME, ProgressLog, read_progress
+
+logger = logging.getLogger(__name__)
+
+FORMATS = ("same", "jpeg", "png", "webp")
+
+# Seeds drawn when none is given stay below 2**32 so they are easy to retype.
+_DRAWN_SEED_BOUND = 1 << 32
+
+
+@dataclass
+class ExpandSummary:
+    """What one run did; `failed` lists each source that could not be cropped."""
+
+    dst: Path
+    seed: int
+    seed_drawn: bool
+    classes: list[str]
+    images: int
+    crops: int
+    skipped: list[dict] = field(default_factory=list)
+    failed: list[dict] = field(default_factory=list)
+    clamped: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.dst / MANIFEST_NAME
+
+
+def expand(
+    src: str | os.PathLike,
+    dst: str | os.PathLike,
+    *,
+    size: int | tuple[int, int],
+    n: int,
+    seed: int | None = None,
+    workers: int | None = None,
+    format: str = "same",
+    quality: int = 95,
+    subsampling: str | None = None,
+    lossless: bool = False,
+    background: str = "white",
+    max_pixels: int | None = None,
+    overwrite: bool = False,
+    follow_symlinks: bool = False,
+    progress: bool = False,
+) -> ExpandSummary:
+    """Write `n` distinct random crops of every image under SRC into DST.
+
+    Args:
+        size: crop size in pixels, one number for a square or (width, height).
+        seed: the run's seed; drawn at random, logged and recorded when None.
+        workers: processes to crop with; defaults to the CPU count, and 1
+            crops in this process.
+        format: "same" keeps each source's format where loaders read it and
+            it holds the image's mode; "jpeg", "png" or "webp" force one.
+        subsampling: JPEG chroma subsampling ("4:4:4", "4:2:2", "4:2:0");
+            None keeps a JPEG source's own and uses 4:2:0 otherwise.
+        background: colour that transparent pixels are composited over when
+            the output format has no alpha.
+        max_pixels: larger images fail before they are decoded; defaults to
+            the size at which Pillow stops decoding.
+        overwrite: replace the outputs of an earlier cropaug run in DST.
+
+    Returns:
+        The run's summary. Sources that failed are listed in it and in the
+        manifest rather than raised.
+
+    Raises:
+        InvalidParameterError: for an argument out of range.
+        DestinationError: when DST is inside SRC, contains it, or is not empty.
+        OutputWriteError: when DST cannot be written; the run stops.
+    """
+    started = time.perf_counter()
+    crop_width, crop_height = _crop_size(size)
+    settings_seed, seed_drawn = (
+        (seed, False) if seed is not None else (_draw_seed(), True)
+    )
+    settings = CropSettings(
+        crop_width=crop_width,
+        crop_height=crop_height,
+        n=n,
+        seed=settings_seed,
+        format=format,
+        quality=quality,
+        subsampling=subsampling,
+        lossless=lossless,
+        background=_background(background),
+        max_pixels=max_pixels if max_pixels is not None else 2 * Image.MAX_IMAGE_PIXELS,
+    )
+    _validate(settings, workers)
+    workers = workers or os.cpu_count() or 1
+    src_path, dst_path = Path(src), Path(dst)
+    _check_folders(src_path, dst_path, overwrite)
+    if seed_drawn:
+        logger.warning(
+            "no --seed given; drew seed %d (pass --seed %d to repeat)",
+            settings.seed,
+            settings.seed,
+        )
+
+    discovery = discover_sources(src_path, follow_symlinks=follow_symlinks)
+    for class_name in discovery.empty_classes:
+        logger.warning("class %s holds no images", class_name)
+    stems = plan_output_stems((source.path for source in discovery.sources), n)
+    jobs = [CropJob(s.path, s.class_name, stems[s.path]) for s in discovery.sources]
+
+    params = settings_to_params(settings)
+    _prepare_destination(dst_path, discovery.classes)
+    log = ProgressLog(dst_path, {"params": params})
+    try:
+        for result in run_jobs(jobs, src_path, dst_path, settings, workers, progress):
+            log.append(result)
+            _log_result(result, settings.n)
+    finally:
+        log.close()
+
+    summary = _finish(dst_path, params, discovery)
+    summary.seed = settings.seed
+    summary.seed_drawn = seed_drawn
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def settings_to_params(settings: CropSettings) -> dict:
+    """Return the manifest's `params`: every option that affects the output."""
+    return {
+        "width": settings.crop_width,
+        "height": settings.crop_height,
+        "n": settings.n,
+        "seed": settings.seed,
+        "format": settings.format,
+        "quality": settings.quality,
+        "subsampling": settings.subsampling,
+        "lossless": settings.lossless,
+        "background": "#{:02x}{:02x}{:02x}".format(*settings.background),
+        "max_pixels": settings.max_pixels,
+    }
+
+
+def _finish(dst: Path, params: dict, discovery) -> ExpandSummary:
+    """Build the manifest from the progress record, then remove the record."""
+    _, results = read_progress(dst)
+    results.sort(key=lambda result: result["source"])
+    images = [r["image"] for r in results if r["status"] == "cropped"]
+    skipped = [{"source": s.source, "reason": s.reason} for s in discovery.skipped]
+    skipped += [
+        {"source": r["source"], "reason": r["reason"]}
+        for r in results
+        if r["status"] == "skipped"
+    ]
+    skipped.sort(key=lambda item: item["source"])
+    failed = [
+        {"source": r["source"], "error": r["error"]}
+        for r in results
+        if r["status"] == "failed"
+    ]
+
+    totals = write_manifest(dst, params, discovery.classes, images, skipped, failed)
+    (dst / PROGRESS_NAME).unlink()
+
+    return ExpandSummary(
+        dst=dst,
+        seed=params["seed"],
+        seed_drawn=False,
+        classes=discovery.classes,
+        images=totals["images"],
+        crops=totals["crops"],
+        skipped=skipped,
+        failed=failed,
+        clamped=[image["source"] for image in images if "requested" in image],
+    )
+
+
+def _log_result(result: dict, n: int) -> None:
+    if result["status"] == "failed":
+        logger.warning("failed: %s: %s", result["source"], result["error"])
+    elif result["status"] == "skipped":
+        logger.info("skipped: %s: %s", result["source"], result["reason"])
+    elif "requested" in result["image"]:
+        image = result["image"]
+        logger.warning(
+            "%s has only %d crop positions; wrote %d of %d crops",
+            result["source"],
+            image["positions"],
+            len(image["crops"]),
+            n,
+        )
+
+
+def _crop_size(size: int | tuple[int, int]) -> tuple[int, int]:
+    if isinstance(size, int):
+        width = height = size
+    else:
+        try:
+            width, height = size
+        except (TypeError, ValueError):
+            raise InvalidParameterError(
+                f"size must be an int or a (width, height) pair, not {size!r}"
+            ) from None
+    if (
+        not (isinstance(width, int) and isinstance(height, int))
+        or width < 1
+        or height < 1
+    ):
+        raise InvalidParameterError(f"size must be positive integers, not {size!r}")
+    return width, height
+
+
+def _background(text: str) -> tuple[int, int, int]:
+    try:
+        return parse_color(text)
+    except ValueError as error:
+        raise InvalidParameterError(
+            f"background {text!r} is not a colour ({error}); "
+            "use a name, #rrggbb or r,g,b"
+        ) from None
+
+
+def _validate(settings: CropSettings, workers: int | None) -> None:
+    if settings.n < 1:
+        raise InvalidParameterError(f"n must be at least 1, not {settings.n}")
+    if settings.seed < 0:
+        raise InvalidParameterError(f"seed must not be negative, not {settings.seed}")
+    if workers is not None and workers < 1:
+        raise InvalidParameterError(f"workers must be at least 1, not {workers}")
+    if settings.format not in FORMATS:
+        raise InvalidParameterError(
+            f"format must be one of {', '.join(FORMATS)}, not {settings.format!r}"
+        )
+    if not 1 <= settings.quality <= 100:
+        raise InvalidParameterError(f"quality must be 1 to 100, not {settings.quality}")
+    if settings.subsampling is not None and settings.subsampling not in SUBSAMPLING:
+        raise InvalidParameterError(
+            f"subsampling must be one of {', '.join(SUBSAMPLING)}, "
+            f"not {settings.subsampling!r}"
+        )
+    if settings.max_pixels < 1:
+        raise InvalidParameterError(
+            f"max_pixels must be at least 1, not {settings.max_pixels}"
+        )
+
+
+def _draw_seed() -> int:
+    return secrets.randbelow(_DRAWN_SEED_BOUND)
+
+
+def _check_folders(src: Path, dst: Path, overwrite: bool) -> None:
+    if not src.is_dir():
+        raise CropaugError(
+            f"SRC {src} is not a folder; pass the root of a class-per-folder tree"
+        )
+    real_src, real_dst = src.resolve(), dst.resolve()
+    if real_dst == real_src or real_src in real_dst.parents:
+        raise DestinationError(
+            f"DST {dst} is inside SRC {src}; choose a folder outside SRC"
+        )
+    if real_dst in real_src.parents:
+        raise DestinationError(
+            f"DST {dst} contains SRC {src}; choose a folder outside SRC"
+        )
+    if dst.exists() and not dst.is_dir():
+        raise DestinationError(f"DST {dst} is a file; choose a folder")
+    if not dst.exists() or not any(dst.iterdir()):
+        return
+    if not overwrite:
+        raise DestinationError(
+            f"DST {dst} is not empty; pass --overwrite to replace an earlier run, "
+            "or choose an empty folder"
+        )
+    if not ((dst / MANIFEST_NAME).exists() or (dst / PROGRESS_NAME).exists()):
+        raise DestinationError(
+            f"DST {dst} is not empty and holds no cropaug manifest, so --overwrite "
+            "will not delete it; choose an empty folder"
+        )
+
+
+def _prepare_destination(dst: Path, classes: list[str]) -> None:
+    """Empty DST of an earlier run, then create one folder per class.
+
+    Every class gets a folder, even one without crops, so that dataset
+    loaders number the classes of DST as they number those of SRC.
+    """
+    if dst.exists():
+        for child in dst.iterdir():
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+    for class_name in classes:
+        (dst / class_name).mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,104 @@
+"""Write files atomically, so that no truncated file ever has its final name."""
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+from cropaug.errors import CropaugError
+
+# Temporary files start with a dot, so dataset loaders and cropaug's own walk
+# ignore them, and end in ".tmp", so no image loader takes them for an image.
+TEMP_PREFIX = ".cropaug-"
+TEMP_SUFFIX = ".tmp"
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# mkstemp creates files readable by their owner only; outputs get the
+# permissions a plain open() would give them.
+_FILE_MODE = 0o666 & ~_current_umask()
+
+
+class OutputWriteError(CropaugError):
+    """Writing into DST failed (disk full, no permission); the run must stop."""
+
+    def __init__(self, path: Path, error: OSError):
+        reason = error.strerror or str(error)
+        super().__init__(f"cannot write {path}: {reason}")
+        self.path = path
+        self.errno = error.errno
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to a temporary file beside `path`, then rename it into place.
+
+    Raises:
+        OutputWriteError: naming the path, when the disk is full or the
+            folder is not writable.
+    """
+    try:
+        descriptor, temp_name = tempfile.mkstemp(
+            dir=path.parent, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX
+        )
+    except OSError as error:
+        raise OutputWriteError(path, error) from None
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            os.fchmod(file.fileno(), _FILE_MODE)
+            file.write(data)
+        os.replace(temp_name, path)
+    except OSError as error:
+        _remove_quietly(Path(temp_name))
+        raise OutputWriteError(path, error) from None
+
+
+@contextmanager
+def open_atomic(path: Path) -> Iterator[IO[str]]:
+    """Open a UTF-8 text file that replaces `path` only when the block completes.
+
+    Raises:
+        OutputWriteError: naming the path, when the file cannot be written.
+    """
+    try:
+        descriptor, temp_name = tempfile.mkstemp(
+            dir=path.parent, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX
+        )
+    except OSError as error:
+        raise OutputWriteError(path, error) from None
+    completed = False
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as file:
+            os.fchmod(file.fileno(), _FILE_MODE)
+            yield file
+        os.replace(temp_name, path)
+        completed = True
+    except OSError as error:
+        raise OutputWriteError(path, error) from None
+    finally:
+        if not completed:
+            _remove_quietly(Path(temp_name))
+
+
+def remove_temp_files(root: Path) -> int:
+    """Delete the temporary files an interrupted run left under `root`.
+
+    Returns how many were deleted.
+    """
+    removed = 0
+    for folder, _, names in os.walk(root):
+        for name in names:
+            if name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX):
+                _remove_quietly(Path(folder, name))
+                removed += 1
+    return removed
+
+
+def _remove_quietly(path: Path) -> None:
+    path.unlink(missing_ok=True)
