@@ -127,6 +127,8 @@ def expand(
         )
     for class_name in discovery.empty_classes:
         logger.warning("class %s holds no images", class_name)
+    for skipped in discovery.skipped:
+        logger.info("skipped: %s: %s", skipped.source, skipped.reason)
     stems = plan_output_stems((source.path for source in discovery.sources), n)
     jobs = [CropJob(s.path, s.class_name, stems[s.path]) for s in discovery.sources]
 
