@@ -308,3 +308,13 @@ def test_cli_console_script_with_pool(tmp_path, small_src):
     assert result.stderr == ""
     assert SUMMARY.fullmatch(result.stdout).groups() == ("2", "4", "0", "0", "3")
     check_outputs(read_manifest(dst), small_src, dst)
+
+
+def test_cli_verbose_lists_skipped(invoke, tmp_path, small_src):
+    (small_src / "cats" / "notes.txt").write_text("not an image")
+    args = ["expand", small_src, tmp_path / "dst", "--size", 24, "--n", 1, "-v"]
+    result = invoke(*args, "--seed", 0, "--workers", 1)
+    lines = re.split("[\r\n]", result.stderr)
+
+    assert result.exit_code == 0
+    assert "INFO: skipped: cats/notes.txt: not an image (.txt)" in lines

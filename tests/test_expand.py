@@ -1,5 +1,6 @@
 import logging
 import shutil
+import unicodedata
 
 import pytest
 from conftest import (
@@ -20,6 +21,7 @@ from cropaug.errors import DestinationError, InvalidParameterError
 ROCKET = SAMPLE_DATA / "scenes" / "rocket.jpg"
 CHELSEA = SAMPLE_DATA / "scenes" / "chelsea.png"
 CAMERA = SAMPLE_DATA / "scenes" / "camera.png"
+TINY = ODD / "tiny.png"
 
 # Small crops keep these runs quick; the point is the tree, not the pixels.
 SMALL = {"size": (40, 30), "n": 4}
@@ -426,3 +428,65 @@ def test_expand_empty_src(tmp_path):
         "skipped": 0,
         "failed": 0,
     }
+
+
+def test_expand_unicode_names_kept(tmp_path):
+    decomposed = unicodedata.normalize("NFD", "café")
+    composed = unicodedata.normalize("NFC", "Zoë")
+    src = build_tree(
+        tmp_path / "src",
+        {f"{composed}/{decomposed}.jpg": ROCKET, f'{composed}/"quoted".png': CAMERA},
+    )
+    dst = tmp_path / "dst"
+    cropaug.expand(src, dst, seed=0, workers=1, **SMALL)
+    manifest = read_manifest(dst)
+    sources = [image["source"] for image in manifest["images"]]
+
+    assert manifest["classes"] == [composed]
+    assert sources == [f'{composed}/"quoted".png', f"{composed}/{decomposed}.jpg"]
+    assert (dst / composed / f"{decomposed}_c00.jpg").is_file()
+    assert (dst / composed / '"quoted"_c00.png').is_file()
+
+
+def test_expand_dst_is_file(tmp_path, small_tree):
+    dst = tmp_path / "dst"
+    dst.write_text("a file")
+    with pytest.raises(DestinationError) as raised:
+        cropaug.expand(small_tree, dst, seed=0, overwrite=True, **SMALL)
+
+    assert str(raised.value) == f"DST {dst} is a file; choose a folder"
+    assert dst.read_text() == "a file"
+
+
+def test_expand_more_crops_keep_first(tmp_path, small_tree):
+    cropaug.expand(small_tree, tmp_path / "few", size=40, n=3, seed=4, workers=1)
+    cropaug.expand(small_tree, tmp_path / "many", size=40, n=7, seed=4, workers=1)
+    few = _crops_by_source(read_manifest(tmp_path / "few"))
+    many = _crops_by_source(read_manifest(tmp_path / "many"))
+
+    for source, crops in few.items():
+        assert many[source][:3] == crops, source
+
+
+def test_expand_missing_src(tmp_path):
+    missing = tmp_path / "nowhere"
+    with pytest.raises(cropaug.CropaugError) as raised:
+        cropaug.expand(missing, tmp_path / "dst", size=8, n=1, seed=0)
+
+    assert str(raised.value) == (
+        f"SRC {missing} is not a folder; pass the root of a class-per-folder tree"
+    )
+
+
+def test_expand_skipped_files_logged(tmp_path, caplog):
+    src = build_tree(
+        tmp_path / "src",
+        {"cats/rocket.jpg": ROCKET, "cats/notes.txt": b"hi", "cats/tiny.png": TINY},
+    )
+    with caplog.at_level(logging.INFO, logger="cropaug"):
+        cropaug.expand(src, tmp_path / "dst", seed=0, workers=1, **SMALL)
+
+    assert "skipped: cats/notes.txt: not an image (.txt)" in caplog.messages
+    assert (
+        "skipped: cats/tiny.png: image is 4x4, smaller than the 40x30 crop"
+    ) in caplog.messages
