@@ -70,7 +70,8 @@ def test_cli_bad_size(invoke, tmp_path, small_src, size, error):
 )
 def test_cli_size_forms(invoke, tmp_path, small_src, size, width, height):
     dst = tmp_path / "dst"
-    result = invoke("expand", small_src, dst, "--size", size, "--n", 1, "--seed", 0)
+    args = ["expand", small_src, dst, "--size", size, "--n", 1, "--seed", 0]
+    result = invoke(*args, "--workers", 1)
     params = read_manifest(dst)["params"]
 
     assert result.exit_code == 0
@@ -199,7 +200,7 @@ def test_cli_seed_drawn_printed_recorded(invoke, tmp_path, small_src):
 
 def test_cli_quiet_hides_bar_and_warnings(invoke, tmp_path, small_src):
     args = ["expand", small_src, tmp_path / "dst", "--size", 24, "--n", 2, "-q"]
-    result = invoke(*args)
+    result = invoke(*args, "--workers", 1)
 
     assert result.exit_code == 0
     assert result.stderr == ""
@@ -216,11 +217,10 @@ def test_cli_progress_bar_on_stderr(invoke, tmp_path, small_src):
 
 def test_cli_overwrite_previous_run(invoke, tmp_path, small_src):
     dst = tmp_path / "dst"
-    first = invoke("expand", small_src, dst, "--size", 24, "--n", 2, "--seed", 0)
-    again = invoke("expand", small_src, dst, "--size", 24, "--n", 3, "--seed", 0)
-    replaced = invoke(
-        "expand", small_src, dst, "--size", 24, "--n", 3, "--seed", 0, "--overwrite"
-    )
+    args = ["expand", small_src, dst, "--size", 24, "--seed", 0, "--workers", 1]
+    first = invoke(*args, "--n", 2)
+    again = invoke(*args, "--n", 3)
+    replaced = invoke(*args, "--n", 3, "--overwrite")
 
     assert first.exit_code == 0
     assert again.exit_code == 1
@@ -230,7 +230,8 @@ def test_cli_overwrite_previous_run(invoke, tmp_path, small_src):
 
 def test_cli_format_option_case_insensitive(invoke, tmp_path, small_src):
     dst = tmp_path / "dst"
-    result = invoke("expand", small_src, dst, "--size", 24, "--n", 1, "--format", "PNG")
+    args = ["expand", small_src, dst, "--size", 24, "--n", 1, "--format", "PNG"]
+    result = invoke(*args, "--workers", 1)
     manifest = read_manifest(dst)
 
     assert result.exit_code == 0
