@@ -120,8 +120,15 @@ def expand(
         )
 
     discovery = discover_sources(src_path, follow_symlinks=follow_symlinks)
+    if not discovery.classes:
+        logger.warning(
+            "SRC %s has no class folders; put the images in one folder per class",
+            src_path,
+        )
     for class_name in discovery.empty_classes:
         logger.warning("class %s holds no images", class_name)
+    for skipped in discovery.skipped:
+        logger.info("skipped: %s: %s", skipped.source, skipped.reason)
     stems = plan_output_stems((source.path for source in discovery.sources), n)
     jobs = [CropJob(s.path, s.class_name, stems[s.path]) for s in discovery.sources]
 
@@ -307,5 +314,7 @@ def _prepare_destination(dst: Path, classes: list[str]) -> None:
                 shutil.rmtree(child)
             else:
                 child.unlink()
+    # Created here too, because a SRC without classes creates no class folder.
+    dst.mkdir(parents=True, exist_ok=True)
     for class_name in classes:
         (dst / class_name).mkdir(parents=True, exist_ok=True)

@@ -34,6 +34,12 @@ class OutputWriteError(CropaugError):
         super().__init__(f"cannot write {path}: {reason}")
         self.path = path
         self.errno = error.errno
+        self._error = error
+
+    def __reduce__(self):
+        # A worker process sends this error to the parent pickled, and the
+        # default reduction would call __init__ with the message alone.
+        return type(self), (self.path, self._error)
 
 
 def write_atomic(path: Path, data: bytes) -> None:
