@@ -54,8 +54,8 @@ def apply_box(
 
     The region is resized on its own, so pixels outside the box never bleed
     into the crop, as in torchvision's resized_crop. Pillow always resizes
-    images of mode "1" and "P" with nearest neighbour, whatever `resample`
-    says; `prepare_for_resampling` converts them first where that matters.
+    images of mode "1" and "P" with nearest neighbour, whatever the value of
+    `resample`, so `prepare_for_resampling` converts them first.
     """
     region = image.crop(box.bounds)
     if region.size != tuple(size):

@@ -291,7 +291,8 @@ def expand(
 
     SRC holds one folder per class; images are found recursively inside each
     class and DST mirrors the tree. DST/manifest.json records every crop's
-    corner. Example:
+    box. --mode picks other crop families (resized, center, five, ten, grid),
+    and --masks cuts a label-mask tree alongside. Example:
 
         cropaug expand photos/ crops/ --size 224 --n 10 --seed 0
     """
@@ -348,9 +349,9 @@ def _check_mode_options(mode, n, mask_root, mask_out) -> None:
     if fixed is None and n is None:
         raise click.UsageError(f"Missing option '--n' (required with --mode {mode}).")
     if fixed is not None and n is not None and n != fixed:
+        crops = "crop" if fixed == 1 else "crops"
         raise click.UsageError(
-            f"--mode {mode} writes {fixed} crop{'s' if fixed > 1 else ''} per "
-            f"image; leave out --n {n}."
+            f"--mode {mode} writes {fixed} {crops} per image; leave out --n {n}."
         )
     if mask_out is not None and mask_root is None:
         raise click.UsageError("--mask-out needs --masks MASK_ROOT.")

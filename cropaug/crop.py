@@ -1,4 +1,4 @@
-"""Crop one source image: decode it once, draw its corners, write every crop."""
+"""Crop one source image: decode it once, draw its boxes, write every crop."""
 
 import hashlib
 from dataclasses import dataclass
@@ -193,7 +193,7 @@ def write_crops(
 
     Each box is a `Box`, or an (x, y) corner of a crop-size box. Every crop
     is resized to the crop size with `settings.resample` when its box has
-    another size, then mirrored when the box says so.
+    another size, then mirrored when the box is flipped.
 
     Returns the prepared image, whose mode and conversion the manifest records.
     When any crop fails to encode, the crops already written are removed.

@@ -42,8 +42,12 @@ class Mask:
 
 
 def default_mask_out(dst: Path) -> Path:
-    """Return DST's sibling folder named after it with `_masks` appended."""
-    return dst.parent / f"{dst.name}_masks"
+    """Return DST's sibling folder named after it with `_masks` appended.
+
+    DST is made absolute first, so that `.` gives `../<folder>_masks`.
+    """
+    absolute = Path(os.path.abspath(dst))
+    return absolute.parent / f"{absolute.name}_masks"
 
 
 def resolve_mask_out(
@@ -149,7 +153,7 @@ def check_mask_folders(
 
     Raises:
         DestinationError: when a folder lies inside another it must stay
-            apart from, or MASK_OUT holds files that no earlier run into DST
+            apart from, or MASK_OUT contains files that no earlier run into DST
             wrote.
     """
     real_src, real_dst = src.resolve(), dst.resolve()

@@ -1,9 +1,9 @@
 """Draw the crop boxes of one image for each crop mode.
 
-Drawing is separate from cutting: every function here returns boxes and
-reads random numbers only from the generator it is given, through the raw
-64-bit words of `sampling`, so the boxes depend on nothing but the run's
-options, the seed and the image's relative path and size.
+Drawing is separate from cutting: every function here returns boxes. Random
+numbers come only from the generator passed in, through the raw 64-bit
+words of `sampling`. The boxes therefore depend on nothing but the run's
+options, the seed, and the image's relative path and size.
 
 Modes:
 - random: N fixed-size boxes at distinct corners, at least `min_shift`
@@ -212,9 +212,10 @@ def resolve_count(mode: str, n: int | None) -> int:
             raise InvalidParameterError(f"n is required with mode {mode!r}")
         return n
     if n is not None and n != fixed:
+        crops = "crop" if fixed == 1 else "crops"
         raise InvalidParameterError(
-            f"mode {mode!r} writes {fixed} crop{'s' if fixed > 1 else ''} per "
-            f"image, so n={n} does not apply; leave n out"
+            f"mode {mode!r} writes {fixed} {crops} per image, so n={n} does not "
+            "apply; leave n out"
         )
     return fixed
 

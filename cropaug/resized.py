@@ -1,12 +1,12 @@
 """Draw Inception-style boxes: random area and aspect ratio, resized afterwards.
 
 One box is drawn as in the Inception training recipe, which torchvision's
-RandomResizedCrop also follows: up to INCEPTION_TRIES times, draw an area
+RandomResizedCrop also follows. Up to INCEPTION_TRIES times, draw an area
 fraction uniform in `scale` and an aspect ratio (width / height)
-log-uniform in `ratio`, round the box's sides to the nearest integer, and
-keep the first box that fits inside the image at a uniform random corner.
-When none fits, take the centre box of the image, narrowed to the nearest
-ratio in range.
+log-uniform in `ratio`, and round the box's sides to the nearest integer.
+The first box that fits inside the image is placed at a uniform random
+corner. When none fits, the centre box of the image is taken, narrowed to
+the nearest ratio in range.
 
 Real numbers come from 53-bit fractions of raw 64-bit words, and the sides
 are computed with Python's decimal module at 34 significant digits, whose
@@ -96,8 +96,8 @@ def draw_resized_box(
 def center_fallback_box(width: int, height: int, ratio: tuple[float, float]) -> Box:
     """Return the centred box of the image, narrowed to the nearest ratio in range.
 
-    A wider image than `ratio` allows keeps its height, a taller one keeps
-    its width; the other side is rounded half to even, and an odd margin
+    An image wider than `ratio` allows keeps its height, and a taller one
+    keeps its width. The other side is rounded half to even. An odd margin
     puts the extra pixel right and below.
     """
     image_ratio = Fraction(width, height)

@@ -11,7 +11,7 @@ Two phases keep this cheap without ever listing the positions:
 - Rejection: positions come from a sparse Fisher-Yates shuffle (the stream
   that `sampling.sample_corners` draws), and a position too close to an
   accepted corner is discarded. Accepted corners sit in a hash grid of
-  D x D cells, and one cell holds at most one corner, so a check looks at
+  D x D cells, and one cell contains at most one corner, so a check looks at
   the 3 x 3 cells around the position.
 - Counting: MAX_CONSECUTIVE_REJECTIONS discards in a row mean that most
   positions are blocked. A corner blocks fewer than 4 D x D cells' worth of
@@ -215,7 +215,7 @@ class _FenwickTree:
         self._values[index] = count
 
     def find(self, rank: int) -> tuple[int, int]:
-        """Return the index whose span holds `rank`, and the rank within it."""
+        """Return the index whose span contains `rank`, and the rank within it."""
         position = 0
         step = 1 << self._size.bit_length()
         while step:

@@ -13,6 +13,7 @@ from cropaug.boxes import box_from_record
 from cropaug.cli import cli
 from cropaug.errors import DestinationError
 from cropaug.expand import expand
+from cropaug.masks import default_mask_out
 
 ODD = Path(__file__).parent / "data" / "odd"
 CROP = (16, 12)
@@ -218,12 +219,19 @@ def test_mask_workers_byte_identical(pair_tree, tmp_path):
             masks=masks,
         )
     for suffix in ("", "_masks"):
-        one, two = tmp_path / f"out1{suffix}", tmp_path / f"out2{suffix}"
-        files = sorted(path.relative_to(one) for path in one.rglob("*.png"))
+        one_worker = tmp_path / f"out1{suffix}"
+        two_workers = tmp_path / f"out2{suffix}"
+        files = sorted(
+            path.relative_to(one_worker) for path in one_worker.rglob("*.png")
+        )
         assert files
-        assert files == sorted(path.relative_to(two) for path in two.rglob("*.png"))
+        assert files == sorted(
+            path.relative_to(two_workers) for path in two_workers.rglob("*.png")
+        )
         for path in files:
-            assert (one / path).read_bytes() == (two / path).read_bytes(), path
+            assert (one_worker / path).read_bytes() == (
+                two_workers / path
+            ).read_bytes(), path
 
 
 def test_mask_out_inside_dst_rejected(pair_tree, tmp_path):
@@ -280,3 +288,11 @@ def test_cli_masks_reports_failed_source(pair_tree, tmp_path):
     )  # fmt: skip
     assert result.exit_code == 1
     assert "failed: dogs/b.png: mask not found: MASK_ROOT/dogs/b.*" in result.output
+
+
+def test_default_mask_out_beside_dst(tmp_path, monkeypatch):
+    (tmp_path / "out").mkdir()
+    monkeypatch.chdir(tmp_path / "out")
+    root = tmp_path.resolve()
+    assert default_mask_out(Path(".")) == root / "out_masks"
+    assert default_mask_out(Path("sub")) == root / "out" / "sub_masks"

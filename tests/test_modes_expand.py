@@ -74,13 +74,13 @@ def mode_runs(request, source_tree, tmp_path_factory):
 
 
 def test_mode_workers_byte_identical(mode_runs):
-    _, one, two = mode_runs
-    assert tree_bytes(one) == tree_bytes(two)
+    _, one_worker, two_workers = mode_runs
+    assert tree_bytes(one_worker) == tree_bytes(two_workers)
 
 
 def test_mode_crops_match_source_region(mode_runs, source_tree):
-    _, one, _ = mode_runs
-    manifest = json.loads((one / "manifest.json").read_text())
+    _, one_worker, _ = mode_runs
+    manifest = json.loads((one_worker / "manifest.json").read_text())
     resample = RESAMPLING[manifest["params"]["resample"]]
     assert manifest["totals"]["images"] == 3
     for image in manifest["images"]:
@@ -93,13 +93,13 @@ def test_mode_crops_match_source_region(mode_runs, source_tree):
                 expected = expected.resize(CROP, resample)
             if box.flipped:
                 expected = expected.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-            written = read_pixels(one / crop["path"])
+            written = read_pixels(one_worker / crop["path"])
             assert np.array_equal(written, np.asarray(expected)), crop
 
 
 def test_mode_manifest_reproduces_crops(mode_runs, source_tree, tmp_path):
-    _, one, _ = mode_runs
-    manifest = json.loads((one / "manifest.json").read_text())
+    _, one_worker, _ = mode_runs
+    manifest = json.loads((one_worker / "manifest.json").read_text())
     params = manifest["params"]
     settings = CropSettings(
         crop_width=params["width"],
@@ -120,12 +120,14 @@ def test_mode_manifest_reproduces_crops(mode_runs, source_tree, tmp_path):
         paths = [crop["path"] for crop in image["crops"]]
         write_crops(tmp_path, decoded, settings, boxes, paths)
         for path in paths:
-            assert (tmp_path / path).read_bytes() == (one / path).read_bytes(), path
+            assert (tmp_path / path).read_bytes() == (one_worker / path).read_bytes(), (
+                path
+            )
 
 
 def test_mode_records_mode_in_params(mode_runs):
-    mode, one, _ = mode_runs
-    params = json.loads((one / "manifest.json").read_text())["params"]
+    mode, one_worker, _ = mode_runs
+    params = json.loads((one_worker / "manifest.json").read_text())["params"]
     assert params["mode"] == mode
 
 
@@ -289,3 +291,23 @@ def test_cli_center_needs_no_n(tmp_path):
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert (out / "cats" / "a_c00.png").exists()
+
+
+def test_hflip_mirrors_some_crops(source_tree, tmp_path):
+    run(source_tree, tmp_path / "out", "random", workers=1, n=20)
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    flags = [
+        crop.get("flipped", False)
+        for image in manifest["images"]
+        for crop in image["crops"]
+    ]
+    assert any(flags)
+    assert not all(flags)
+    # The manifest records the flag only when it is set.
+    recorded = [
+        crop["flipped"]
+        for image in manifest["images"]
+        for crop in image["crops"]
+        if "flipped" in crop
+    ]
+    assert set(recorded) == {True}

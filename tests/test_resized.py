@@ -138,7 +138,7 @@ def test_resized_boxes_deterministic():
     assert first == second
 
 
-def test_uniform_unit_uses_top_53_bits_of_raw_word():
+def test_uniform_unit_top_53_bits():
     rng = image_rng(0, "u.png")
     twin = image_rng(0, "u.png")
     for _ in range(10):
