@@ -1,9 +1,16 @@
-"""Crop one source image: decode it once, draw its corners, write every crop."""
+"""Crop one source image: decode it once, draw its boxes, write every crop."""
 
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from cropaug.boxes import (
+    Box,
+    apply_box,
+    crop_record,
+    needs_resampling,
+    prepare_for_resampling,
+)
 from cropaug.errors import ImageError
 from cropaug.files import OutputWriteError, write_atomic
 from cropaug.imaging import (
@@ -16,8 +23,10 @@ from cropaug.imaging import (
     output_format_for,
     prepare_image,
 )
+from cropaug.masks import load_mask, write_mask_crops
+from cropaug.modes import FIXED_SIZE_MODES, plan_boxes
 from cropaug.naming import crop_name, index_width
-from cropaug.sampling import count_positions, image_rng, sample_corners
+from cropaug.sampling import count_positions, image_rng
 
 
 @dataclass(frozen=True)
@@ -35,6 +44,23 @@ class CropSettings:
     lossless: bool
     background: tuple[int, int, int]
     max_pixels: int
+    # How boxes are drawn: one of modes.MODES.
+    mode: str = "random"
+    # Resized mode: area fraction and aspect-ratio (width / height) ranges.
+    scale: tuple[float, float] = (0.08, 1.0)
+    ratio: tuple[float, float] = (3 / 4, 4 / 3)
+    # Filter that resizes boxes to the crop size: a key of boxes.RESAMPLING.
+    resample: str = "bilinear"
+    # Grid mode: (x, y) step between corners; None steps by the crop size.
+    stride: tuple[int, int] | None = None
+    # Probability that a crop is mirrored left to right.
+    hflip: float = 0.0
+    # Smallest Chebyshev distance between the corners of two crops of one
+    # image; 1 only keeps them distinct.
+    min_shift: int = 2
+    # Label-mask tree that mirrors SRC, and where its crops go; None for none.
+    mask_root: Path | None = None
+    mask_out: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -65,29 +91,49 @@ def crop_source(src: Path, dst: Path, job: CropJob, settings: CropSettings) -> d
     positions = count_positions(
         width, height, settings.crop_width, settings.crop_height
     )
-    if positions == 0:
+    if positions == 0 and settings.mode in FIXED_SIZE_MODES:
         reason = (
             f"image is {width}x{height}, smaller than the "
             f"{settings.crop_width}x{settings.crop_height} crop"
         )
         return {"status": "skipped", "source": job.source, "reason": reason}
 
+    mask = None
+    if settings.mask_root is not None:
+        try:
+            mask = load_mask(
+                settings.mask_root, job.source, (width, height), settings.max_pixels
+            )
+        except ImageError as error:
+            return _failed(job, str(error))
+
     rng = image_rng(settings.seed, job.source)
-    corners = sample_corners(
-        rng, width, height, settings.crop_width, settings.crop_height, settings.n
-    )
+    plan = plan_boxes(rng, settings, width, height)
     output_format = output_format_for(decoded.format, settings.format)
     extension = EXTENSIONS[output_format]
     digits = index_width(settings.n)
     paths = [
         crop_name(job.output_stem, index, digits, extension)
-        for index in range(len(corners))
+        for index in range(len(plan.boxes))
     ]
 
     try:
-        prepared = write_crops(dst, decoded, settings, corners, paths)
+        prepared = write_crops(dst, decoded, settings, plan.boxes, paths)
     except ImageError as error:
         return _failed(job, str(error))
+    mask_paths = None
+    if mask is not None:
+        assert settings.mask_out is not None
+        try:
+            mask_paths = write_mask_crops(
+                settings.mask_out, mask, plan.boxes, paths, _output_size(settings)
+            )
+        except OutputWriteError:
+            _remove_all([dst / path for path in paths])
+            raise
+        except ImageError as error:
+            _remove_all([dst / path for path in paths])
+            return _failed(job, str(error))
 
     image = {
         "source": job.source,
@@ -104,19 +150,21 @@ def crop_source(src: Path, dst: Path, job: CropJob, settings: CropSettings) -> d
         image["frames"] = decoded.frames
     if prepared.conversion:
         image["conversion"] = prepared.conversion
-    image["positions"] = positions
-    if len(corners) < settings.n:
+    if plan.positions is not None:
+        image["positions"] = plan.positions
+    if len(plan.boxes) < settings.n and settings.mode != "grid":
         image["requested"] = settings.n
-    image["crops"] = [
-        {
-            "path": path,
-            "x": x,
-            "y": y,
-            "width": settings.crop_width,
-            "height": settings.crop_height,
-        }
-        for path, (x, y) in zip(paths, corners, strict=True)
+    if mask is not None:
+        image["mask_source"] = mask.source
+        image["mask_sha256"] = mask.sha256
+        image["mask_mode"] = mask.image.mode
+    crops = [
+        crop_record(box, path) for box, path in zip(plan.boxes, paths, strict=True)
     ]
+    if mask_paths is not None:
+        for crop, mask_path in zip(crops, mask_paths, strict=True):
+            crop["mask"] = mask_path
+    image["crops"] = crops
     return {"status": "cropped", "source": job.source, "image": image}
 
 
@@ -138,10 +186,14 @@ def write_crops(
     dst: Path,
     decoded: DecodedImage,
     settings: CropSettings,
-    corners: list[tuple[int, int]],
+    boxes: list[Box] | list[tuple[int, int]],
     paths: list[str],
 ) -> PreparedImage:
-    """Encode the crop at each corner and write it atomically to its path under DST.
+    """Encode the crop of each box and write it atomically to its path under DST.
+
+    Each box is a `Box`, or an (x, y) corner of a crop-size box. Every crop
+    is resized to the crop size with `settings.resample` when its box has
+    another size, then mirrored when the box is flipped.
 
     Returns the prepared image, whose mode and conversion the manifest records.
     When any crop fails to encode, the crops already written are removed.
@@ -150,8 +202,14 @@ def write_crops(
         ImageError: when the image cannot be converted or encoded.
         OutputWriteError: when DST cannot be written, which stops the run.
     """
+    size = _output_size(settings)
+    boxes = [
+        box if isinstance(box, Box) else Box(box[0], box[1], *size) for box in boxes
+    ]
     output_format = output_format_for(decoded.format, settings.format)
     prepared = prepare_image(decoded, output_format, settings.background)
+    if needs_resampling(boxes, size):
+        prepared = prepare_for_resampling(prepared, settings.resample)
     subsampling = _jpeg_subsampling(settings.subsampling, decoded.jpeg_subsampling)
 
     folders = {(dst / path).parent for path in paths}
@@ -163,10 +221,9 @@ def write_crops(
 
     written = []
     try:
-        for path, (x, y) in zip(paths, corners, strict=True):
-            box = (x, y, x + settings.crop_width, y + settings.crop_height)
+        for path, box in zip(paths, boxes, strict=True):
             encoded = encode_crop(
-                prepared.image.crop(box),
+                apply_box(prepared.image, box, size, settings.resample),
                 prepared,
                 settings.quality,
                 subsampling,
@@ -182,6 +239,10 @@ def write_crops(
         _remove_all(written)
         raise ImageError(f"cannot encode {output_format}: {error}") from None
     return prepared
+
+
+def _output_size(settings: CropSettings) -> tuple[int, int]:
+    return settings.crop_width, settings.crop_height
 
 
 def _jpeg_subsampling(

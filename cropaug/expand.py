@@ -15,6 +15,13 @@ from cropaug.discover import discover_sources
 from cropaug.errors import CropaugError, DestinationError, InvalidParameterError
 from cropaug.imaging import SUBSAMPLING, parse_color
 from cropaug.manifest import MANIFEST_NAME, write_manifest
+from cropaug.masks import (
+    check_mask_folders,
+    prepare_mask_folder,
+    relative_mask_out,
+    resolve_mask_out,
+)
+from cropaug.modes import describe_shortfall, resolve_count, validate_mode_settings
 from cropaug.naming import plan_output_stems
 from cropaug.pool import run_jobs
 from cropaug.progress import PROGRESS_NAME, ProgressLog, read_progress
@@ -52,7 +59,7 @@ def expand(
     dst: str | os.PathLike,
     *,
     size: int | tuple[int, int],
-    n: int,
+    n: int | None = None,
     seed: int | None = None,
     workers: int | None = None,
     format: str = "same",
@@ -64,11 +71,23 @@ def expand(
     overwrite: bool = False,
     follow_symlinks: bool = False,
     progress: bool = False,
+    mode: str = "random",
+    scale: tuple[float, float] = (0.08, 1.0),
+    ratio: tuple[float, float] = (3 / 4, 4 / 3),
+    resample: str = "bilinear",
+    stride: int | tuple[int, int] | None = None,
+    hflip: float = 0.0,
+    min_shift: int = 2,
+    masks: str | os.PathLike | None = None,
+    mask_out: str | os.PathLike | None = None,
 ) -> ExpandSummary:
     """Write `n` distinct random crops of every image under SRC into DST.
 
     Args:
         size: crop size in pixels, one number for a square or (width, height).
+            Every crop file has this size, in every mode.
+        n: crops per image; required in modes random, resized and grid (a
+            cap there), left out in center, five and ten.
         seed: the run's seed; drawn at random, logged and recorded when None.
         workers: processes to crop with; defaults to the CPU count, and 1
             crops in this process.
@@ -81,6 +100,21 @@ def expand(
         max_pixels: larger images fail before they are decoded; defaults to
             the size at which Pillow stops decoding.
         overwrite: replace the outputs of an earlier cropaug run in DST.
+        mode: "random", "resized", "center", "five", "ten" or "grid"; see
+            cropaug.modes and docs/modes.md.
+        scale, ratio: resized mode's ranges of area fraction and of aspect
+            ratio (width / height), as (min, max).
+        resample: filter that resizes boxes to `size` in resized mode:
+            "nearest", "box", "bilinear", "hamming", "bicubic" or "lanczos".
+        stride: grid mode's step between corners, one number or (x, y);
+            defaults to the crop size.
+        hflip: probability that a crop is mirrored left to right.
+        min_shift: smallest Chebyshev distance, in pixels, between the
+            corners of two crops of one image in modes random and resized;
+            1 only keeps them distinct.
+        masks: a tree mirroring SRC with one label mask per image, cropped
+            alongside it into `mask_out` (default: DST's sibling named
+            after it with "_masks" appended).
 
     Returns:
         The run's summary. Sources that failed are listed in it and in the
@@ -99,7 +133,7 @@ def expand(
     settings = CropSettings(
         crop_width=crop_width,
         crop_height=crop_height,
-        n=n,
+        n=resolve_count(mode, n),
         seed=settings_seed,
         format=format,
         quality=quality,
@@ -107,11 +141,24 @@ def expand(
         lossless=lossless,
         background=_background(background),
         max_pixels=max_pixels if max_pixels is not None else 2 * Image.MAX_IMAGE_PIXELS,
+        mode=mode,
+        scale=scale,
+        ratio=ratio,
+        resample=resample,
+        stride=_stride(stride),
+        hflip=hflip,
+        min_shift=min_shift,
+        mask_root=Path(masks) if masks is not None else None,
+        mask_out=resolve_mask_out(masks, mask_out, dst),
     )
     _validate(settings, workers)
     workers = workers or os.cpu_count() or 1
     src_path, dst_path = Path(src), Path(dst)
     _check_folders(src_path, dst_path, overwrite)
+    if settings.mask_root is not None and settings.mask_out is not None:
+        check_mask_folders(
+            src_path, dst_path, settings.mask_root, settings.mask_out, overwrite
+        )
     if seed_drawn:
         logger.warning(
             "no --seed given; drew seed %d (pass --seed %d to repeat)",
@@ -129,16 +176,18 @@ def expand(
         logger.warning("class %s holds no images", class_name)
     for skipped in discovery.skipped:
         logger.info("skipped: %s: %s", skipped.source, skipped.reason)
-    stems = plan_output_stems((source.path for source in discovery.sources), n)
+    stems = plan_output_stems((source.path for source in discovery.sources), settings.n)
     jobs = [CropJob(s.path, s.class_name, stems[s.path]) for s in discovery.sources]
 
-    params = settings_to_params(settings)
+    params = settings_to_params(settings, dst_path)
     _prepare_destination(dst_path, discovery.classes)
+    if settings.mask_out is not None:
+        prepare_mask_folder(settings.mask_out, discovery.classes)
     log = ProgressLog(dst_path, {"params": params})
     try:
         for result in run_jobs(jobs, src_path, dst_path, settings, workers, progress):
             log.append(result)
-            _log_result(result, settings.n)
+            _log_result(result, settings)
     finally:
         log.close()
 
@@ -149,8 +198,19 @@ def expand(
     return summary
 
 
-def settings_to_params(settings: CropSettings) -> dict:
-    """Return the manifest's `params`: every option that affects the output."""
+def settings_to_params(settings: CropSettings, dst: Path | None = None) -> dict:
+    """Return the manifest's `params`: every option that affects the output.
+
+    `mask_out` is recorded relative to `dst`, or as given when `dst` is None.
+    """
+    mask_out = None
+    if settings.mask_out is not None:
+        mask_out = (
+            relative_mask_out(dst, settings.mask_out)
+            if dst is not None
+            else str(settings.mask_out)
+        )
+    stride = settings.stride or (settings.crop_width, settings.crop_height)
     return {
         "width": settings.crop_width,
         "height": settings.crop_height,
@@ -162,6 +222,15 @@ def settings_to_params(settings: CropSettings) -> dict:
         "lossless": settings.lossless,
         "background": "#{:02x}{:02x}{:02x}".format(*settings.background),
         "max_pixels": settings.max_pixels,
+        "mode": settings.mode,
+        "scale": list(settings.scale),
+        "ratio": list(settings.ratio),
+        "resample": settings.resample,
+        "stride": list(stride),
+        "hflip": settings.hflip,
+        "min_shift": settings.min_shift,
+        "masks": settings.mask_root is not None,
+        "mask_out": mask_out,
     }
 
 
@@ -199,20 +268,14 @@ def _finish(dst: Path, params: dict, discovery) -> ExpandSummary:
     )
 
 
-def _log_result(result: dict, n: int) -> None:
+def _log_result(result: dict, settings: CropSettings) -> None:
     if result["status"] == "failed":
         logger.warning("failed: %s: %s", result["source"], result["error"])
     elif result["status"] == "skipped":
         logger.info("skipped: %s: %s", result["source"], result["reason"])
     elif "requested" in result["image"]:
-        image = result["image"]
-        logger.warning(
-            "%s has only %d crop positions; wrote %d of %d crops",
-            result["source"],
-            image["positions"],
-            len(image["crops"]),
-            n,
-        )
+        shortfall = describe_shortfall(result["image"], settings)
+        logger.warning("%s %s", result["source"], shortfall)
 
 
 def _crop_size(size: int | tuple[int, int]) -> tuple[int, int]:
@@ -266,6 +329,18 @@ def _validate(settings: CropSettings, workers: int | None) -> None:
         raise InvalidParameterError(
             f"max_pixels must be at least 1, not {settings.max_pixels}"
         )
+    validate_mode_settings(settings)
+
+
+def _stride(stride: int | tuple[int, int] | None) -> tuple[int, int] | None:
+    if stride is None:
+        return None
+    try:
+        return _crop_size(stride)
+    except InvalidParameterError:
+        raise InvalidParameterError(
+            f"stride must be a positive int or an (x, y) pair, not {stride!r}"
+        ) from None
 
 
 def _draw_seed() -> int:

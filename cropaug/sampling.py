@@ -10,6 +10,9 @@ import numpy as np
 
 _TWO_TO_64 = 1 << 64
 
+# Spacing of the floats that uniform_unit returns.
+UNIT_STEP = 2.0**-53
+
 
 def image_rng(seed: int, source: str) -> np.random.Generator:
     """Return the generator for one source, derived from the run seed and its path.
@@ -54,7 +57,7 @@ def sample_corners(
     swapped: dict[int, int] = {}
     corners = []
     for i in range(count):
-        j = i + _uniform_below(rng, positions - i)
+        j = i + uniform_below(rng, positions - i)
         chosen = swapped.get(j, j)
         swapped[j] = swapped.get(i, i)
         y, x = divmod(chosen, columns)
@@ -62,7 +65,7 @@ def sample_corners(
     return corners
 
 
-def _uniform_below(rng: np.random.Generator, bound: int) -> int:
+def uniform_below(rng: np.random.Generator, bound: int) -> int:
     """Return an integer uniform in [0, bound) from the generator's raw 64-bit output.
 
     Built on the raw PCG64 words, whose sequence numpy keeps fixed across
@@ -75,3 +78,31 @@ def _uniform_below(rng: np.random.Generator, bound: int) -> int:
         word = int(rng.bit_generator.random_raw())
         if word < limit:
             return word % bound
+
+
+# The former private name, kept for callers written against it.
+_uniform_below = uniform_below
+
+
+def uniform_unit_numerator(rng: np.random.Generator) -> int:
+    """Return k uniform in [0, 2**53), so that k / 2**53 is uniform in [0, 1).
+
+    Uses the top 53 bits of one raw 64-bit word: every value of k is exactly
+    representable as a double, so k / 2**53 is the same float on every
+    platform and numpy version.
+    """
+    return int(rng.bit_generator.random_raw()) >> 11
+
+
+def uniform_unit(rng: np.random.Generator) -> float:
+    """Return a float uniform in [0, 1) on a grid of 2**-53, from one raw word."""
+    return uniform_unit_numerator(rng) * UNIT_STEP
+
+
+def bernoulli(rng: np.random.Generator, probability: float) -> bool:
+    """Return True with `probability`; draws no word when it is 0 or 1."""
+    if probability <= 0.0:
+        return False
+    if probability >= 1.0:
+        return True
+    return uniform_unit(rng) < probability

@@ -254,7 +254,8 @@ def test_crop_exact_size_gives_one(tmp_path):
 def test_crop_clamped_writes_every_position(tmp_path):
     photo = tmp_path / "four.png"
     Image.new("RGB", (4, 4), "navy").save(photo)
-    settings = _settings(crop_width=2, crop_height=2, n=12)
+    # min_shift=1 allows neighbouring corners, so every position can be drawn.
+    settings = _settings(crop_width=2, crop_height=2, n=12, min_shift=1)
     _, dst, record = _crop_one(tmp_path, photo, settings)
 
     image = record["image"]
@@ -268,7 +269,7 @@ def test_crop_clamped_writes_every_position(tmp_path):
 def test_crop_not_clamped_records_no_request(tmp_path):
     photo = tmp_path / "four.png"
     Image.new("RGB", (4, 4), "navy").save(photo)
-    settings = _settings(crop_width=2, crop_height=2, n=9)
+    settings = _settings(crop_width=2, crop_height=2, n=9, min_shift=1)
     _, _, record = _crop_one(tmp_path, photo, settings)
 
     assert len(record["image"]["crops"]) == 9
