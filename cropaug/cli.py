@@ -211,5 +211,13 @@ def expand(
         sys.exit(1)
 
 
+@cli.command()
+def schema():
+    """Print the JSON Schema (draft 2020-12) of manifest.json."""
+    from cropaug.schema import schema_text
+
+    click.echo(schema_text(), nl=False)
+
+
 def main() -> None:
     cli(prog_name="cropaug")
