@@ -3,6 +3,7 @@
 import logging
 import re
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -209,6 +210,69 @@ def expand(
     )
     if summary.failed:
         sys.exit(1)
+
+
+@contextmanager
+def _click_errors():
+    """Turn cropaug's errors into click's: bad arguments exit 2, the rest 1."""
+    from cropaug.errors import CropaugError, InvalidParameterError
+
+    try:
+        yield
+    except InvalidParameterError as error:
+        raise click.UsageError(str(error)) from None
+    except CropaugError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _manifest_file(path: Path) -> Path:
+    from cropaug.manifest import MANIFEST_NAME
+
+    return path / MANIFEST_NAME if path.is_dir() else path
+
+
+@cli.command()
+@click.argument("manifest", type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.option(
+    "--image",
+    "source",
+    metavar="SOURCE",
+    help="List the boxes of one source, given by its path relative to SRC.",
+)
+def inspect(manifest, as_json, source):
+    """Summarise a run from its manifest.
+
+    Prints the parameters and seed, library versions, images and crops per
+    class, clamped images, and skipped and failed sources with their reasons.
+    MANIFEST is DST/manifest.json or DST. Example:
+
+        cropaug inspect crops/manifest.json --image cats/a.jpg
+    """
+    import json
+
+    from cropaug.inspection import (
+        find_image,
+        format_image,
+        format_summary,
+        summarize_manifest,
+    )
+    from cropaug.validate import load_checked_manifest
+
+    path = _manifest_file(manifest)
+    with _click_errors():
+        data, _ = load_checked_manifest(path, settings_required=False)
+        if source is not None:
+            image = find_image(data, source)
+            text = json.dumps(image, indent=2) if as_json else format_image(image)
+        else:
+            summary = summarize_manifest(data)
+            text = (
+                json.dumps(summary, indent=2)
+                if as_json
+                else format_summary(summary, str(path))
+            )
+    click.echo(text)
 
 
 @cli.command()
