@@ -212,6 +212,23 @@ def expand(
         sys.exit(1)
 
 
+def _workers_option(function):
+    return click.option(
+        "--workers",
+        type=click.IntRange(min=1),
+        help="Worker processes [default: CPU count; 1 runs in-process].",
+    )(function)
+
+
+def _logging_options(function):
+    function = click.option(
+        "-q", "--quiet", is_flag=True, help="Hide the progress bar and warnings."
+    )(function)
+    return click.option(
+        "-v", "--verbose", count=True, help="Log more: -v info, -vv debug detail."
+    )(function)
+
+
 @contextmanager
 def _click_errors():
     """Turn cropaug's errors into click's: bad arguments exit 2, the rest 1."""
@@ -273,6 +290,105 @@ def inspect(manifest, as_json, source):
                 else format_summary(summary, str(path))
             )
     click.echo(text)
+
+
+@cli.command()
+@click.argument("dst", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--source",
+    "src",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The SRC folder the run cropped.",
+)
+@_workers_option
+@_logging_options
+def verify(dst, src, workers, verbose, quiet):
+    """Check that DST contains exactly what DST/manifest.json records.
+
+    Every crop must exist, decode, have the recorded size and match its box
+    in the source: the same pixels for PNG, BMP and lossless WebP, and for
+    JPEG and WebP too while the library versions are the manifest's. Every
+    source must have its recorded SHA-256, and DST must contain no other
+    files. Exits 0 when every check passes and 1 otherwise, with one line per
+    problem. Example:
+
+        cropaug verify crops/ --source photos/
+    """
+    from cropaug.inspection import printable
+    from cropaug.verify import verify as run_verify
+
+    _configure_logging(verbose, quiet)
+    with _click_errors():
+        report = run_verify(dst, src, workers=workers, progress=not quiet)
+    for difference in report.version_differences:
+        logger.warning(
+            "%s, so lossy crops may differ by up to %s levels in a 16x16 tile",
+            difference,
+            report.tolerance,
+        )
+
+    for problem in report.problems:
+        click.echo(printable(f"{problem.path}: {problem.message}"))
+    counts = f"{report.images} images, {report.crops} crops"
+    if report.ok:
+        click.echo(f"ok: {counts} match {_manifest_file(dst)}")
+        return
+    click.echo(f"{len(report.problems)} problems ({counts} checked)")
+    sys.exit(1)
+
+
+@cli.command()
+@click.argument("manifest", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--source",
+    "src",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The SRC folder the run cropped.",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="New or empty folder for the crops and their manifest.",
+)
+@click.option(
+    "--ignore-hash",
+    is_flag=True,
+    help="Crop sources whose SHA-256 differs from the manifest's, as they are now.",
+)
+@_workers_option
+@_logging_options
+def reproduce(manifest, src, out, ignore_hash, workers, verbose, quiet):
+    """Rebuild a run's crops from its manifest's boxes.
+
+    No box is drawn again. With the library versions the manifest records,
+    OUT matches the original DST byte for byte, manifest included. MANIFEST
+    is DST/manifest.json or DST. Example:
+
+        cropaug reproduce crops/manifest.json --source photos/ --out rebuilt/
+    """
+    from cropaug.reproduce import reproduce as run_reproduce
+
+    _configure_logging(verbose, quiet)
+    with _click_errors():
+        summary = run_reproduce(
+            _manifest_file(manifest),
+            src,
+            out,
+            ignore_hash=ignore_hash,
+            workers=workers,
+            progress=not quiet,
+        )
+    for failure in summary.failed:
+        click.echo(f"failed: {failure['source']}: {failure['error']}", err=True)
+    click.echo(
+        f"images {summary.images}, crops {summary.crops}, "
+        f"failed {len(summary.failed)}, written to {summary.out}"
+    )
+    if summary.failed:
+        sys.exit(1)
 
 
 @cli.command()
