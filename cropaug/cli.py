@@ -392,6 +392,80 @@ def reproduce(manifest, src, out, ignore_hash, workers, verbose, quiet):
 
 
 @cli.command()
+@click.argument("target", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="PNG file to write.",
+)
+@click.option(
+    "--size", type=CropSize(), help="Crop size in pixels: 224 or WIDTHxHEIGHT."
+)
+@click.option("--n", "n", type=click.IntRange(min=1), help="Crops per image.")
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    help="Run seed; drawn and printed when omitted.",
+)
+@click.option(
+    "--image",
+    "source",
+    metavar="SOURCE",
+    help="One source, by its path relative to SRC (or as the manifest lists it).",
+)
+@click.option(
+    "--source",
+    "src",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="SRC folder of a manifest's run, to draw the sources under the boxes.",
+)
+@click.option("--grid", is_flag=True, help="Draw a contact sheet of many sources.")
+@click.option(
+    "--max-images",
+    type=click.IntRange(min=1),
+    default=24,
+    show_default=True,
+    help="Sources on a --grid sheet.",
+)
+@_logging_options
+def preview(
+    target, output, size, n, seed, source, src, grid, max_images, verbose, quiet
+):
+    """Draw a PNG of crop boxes over a source, with the crops below.
+
+    TARGET is an image, a SRC folder, or DST/manifest.json (or DST). For an
+    image or SRC the boxes are the ones `expand` would draw with --size, --n
+    and --seed. A lone image is seeded by its folder and file name, as if it
+    lay in a class folder of SRC. For a manifest they are the recorded ones.
+    Examples:
+
+    \b
+        cropaug preview photos/cats/a.jpg --size 224 --n 10 --seed 0 -o a.png
+        cropaug preview photos/ --grid --size 224 --n 10 --seed 0 -o sheet.png
+        cropaug preview crops/ --image cats/a.jpg --source photos/ -o a.png
+        cropaug preview crops/manifest.json --grid -o sheet.png
+    """
+    from cropaug.preview import render_preview, save_png
+
+    _configure_logging(verbose, quiet)
+    with _click_errors():
+        picture = render_preview(
+            target,
+            size=size,
+            n=n,
+            seed=seed,
+            image=source,
+            src=src,
+            grid=grid,
+            max_images=max_images,
+        )
+        save_png(picture, output)
+    click.echo(f"wrote {output} ({picture.width}x{picture.height})")
+
+
+@cli.command()
 def schema():
     """Print the JSON Schema (draft 2020-12) of manifest.json."""
     from cropaug.schema import schema_text
