@@ -175,8 +175,12 @@ def _crop_problem(
 ) -> str | None:
     """Return what is wrong with one crop file, or None when it matches."""
     path = dst / crop["path"]
+    if path.is_symlink() and not path.exists():
+        return "broken symbolic link"
+    if not path.exists():
+        return "missing"
     if not path.is_file():
-        return "missing" if not path.is_symlink() else "broken symbolic link"
+        return "is not a regular file"
     if not is_inside(dst, path):
         return "resolves outside DST through a symbolic link; not read"
     data = path.read_bytes()

@@ -109,6 +109,20 @@ def test_verify_wrong_size_and_undecodable(small_run, tmp_path):
     ]
 
 
+def test_verify_crop_replaced_by_folder(small_run, tmp_path):
+    src, dst = copy_run(small_run, tmp_path)
+    replaced = crop_paths(dst, "scenes/rocket.jpg")[1]
+    (dst / replaced).unlink()
+    (dst / replaced).mkdir()
+
+    report = verify(dst, src, workers=1)
+
+    assert report.problems == [
+        Problem(str(dst / replaced), "is not a regular file"),
+        Problem(str(dst / replaced), "stray empty folder"),
+    ]
+
+
 def test_verify_missing_source(small_run, tmp_path):
     src, dst = copy_run(small_run, tmp_path)
     (src / "scenes" / "rocket.jpg").unlink()
