@@ -250,3 +250,16 @@ def test_printable_keeps_text_and_newlines():
 
 def test_printable_escapes_surrogates_and_del():
     assert printable("a\udcff\x7f") == "a\\udcff\\x7f"
+
+
+def test_cli_inspect_accepts_unknown_param(odd_run, tmp_path):
+    dst = tmp_path / "dst"
+    shutil.copytree(odd_run, dst)
+    manifest = json.loads((dst / "manifest.json").read_text())
+    manifest["params"]["warp"] = 0.5
+    (dst / "manifest.json").write_text(json.dumps(manifest))
+
+    result = run_inspect(str(dst))
+
+    assert result.exit_code == 0
+    assert "  warp         0.5" in result.output.splitlines()
