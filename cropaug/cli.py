@@ -3,6 +3,7 @@
 import logging
 import re
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -355,6 +356,267 @@ def _check_mode_options(mode, n, mask_root, mask_out) -> None:
         )
     if mask_out is not None and mask_root is None:
         raise click.UsageError("--mask-out needs --masks MASK_ROOT.")
+
+
+def _workers_option(function):
+    return click.option(
+        "--workers",
+        type=click.IntRange(min=1),
+        help="Worker processes [default: CPU count; 1 runs in-process].",
+    )(function)
+
+
+def _logging_options(function):
+    function = click.option(
+        "-q", "--quiet", is_flag=True, help="Hide the progress bar and warnings."
+    )(function)
+    return click.option(
+        "-v", "--verbose", count=True, help="Log more: -v info, -vv debug detail."
+    )(function)
+
+
+@contextmanager
+def _click_errors():
+    """Turn cropaug's errors into click's: bad arguments exit 2, the rest 1."""
+    from cropaug.errors import CropaugError, InvalidParameterError
+
+    try:
+        yield
+    except InvalidParameterError as error:
+        raise click.UsageError(str(error)) from None
+    except CropaugError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _manifest_file(path: Path) -> Path:
+    from cropaug.manifest import MANIFEST_NAME
+
+    return path / MANIFEST_NAME if path.is_dir() else path
+
+
+@cli.command()
+@click.argument("manifest", type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.option(
+    "--image",
+    "source",
+    metavar="SOURCE",
+    help="List the boxes of one source, given by its path relative to SRC.",
+)
+def inspect(manifest, as_json, source):
+    """Summarise a run from its manifest.
+
+    Prints the parameters and seed, library versions, images and crops per
+    class, clamped images, and skipped and failed sources with their reasons.
+    MANIFEST is DST/manifest.json or DST. Example:
+
+        cropaug inspect crops/manifest.json --image cats/a.jpg
+    """
+    import json
+
+    from cropaug.inspection import (
+        find_image,
+        format_image,
+        format_summary,
+        summarize_manifest,
+    )
+    from cropaug.validate import load_checked_manifest
+
+    path = _manifest_file(manifest)
+    with _click_errors():
+        data, _ = load_checked_manifest(path, settings_required=False)
+        if source is not None:
+            image = find_image(data, source)
+            text = json.dumps(image, indent=2) if as_json else format_image(image)
+        else:
+            summary = summarize_manifest(data)
+            text = (
+                json.dumps(summary, indent=2)
+                if as_json
+                else format_summary(summary, str(path))
+            )
+    click.echo(text)
+
+
+@cli.command()
+@click.argument("dst", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--source",
+    "src",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The SRC folder the run cropped.",
+)
+@_workers_option
+@_logging_options
+def verify(dst, src, workers, verbose, quiet):
+    """Check that DST contains exactly what DST/manifest.json records.
+
+    Every crop must exist, decode, have the recorded size and match its box
+    in the source: the same pixels for PNG, BMP and lossless WebP, and for
+    JPEG and WebP too while the library versions are the manifest's. Every
+    source must have its recorded SHA-256, and DST must contain no other
+    files. Exits 0 when every check passes and 1 otherwise, with one line per
+    problem. Example:
+
+        cropaug verify crops/ --source photos/
+    """
+    from cropaug.inspection import printable
+    from cropaug.verify import verify as run_verify
+
+    _configure_logging(verbose, quiet)
+    with _click_errors():
+        report = run_verify(dst, src, workers=workers, progress=not quiet)
+    for difference in report.version_differences:
+        logger.warning(
+            "%s, so lossy crops may differ by up to %s levels in a 16x16 tile",
+            difference,
+            report.tolerance,
+        )
+
+    for problem in report.problems:
+        click.echo(printable(f"{problem.path}: {problem.message}"))
+    counts = f"{report.images} images, {report.crops} crops"
+    if report.ok:
+        click.echo(f"ok: {counts} match {_manifest_file(dst)}")
+        return
+    click.echo(f"{len(report.problems)} problems ({counts} checked)")
+    sys.exit(1)
+
+
+@cli.command()
+@click.argument("manifest", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--source",
+    "src",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The SRC folder the run cropped.",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="New or empty folder for the crops and their manifest.",
+)
+@click.option(
+    "--ignore-hash",
+    is_flag=True,
+    help="Crop sources whose SHA-256 differs from the manifest's, as they are now.",
+)
+@_workers_option
+@_logging_options
+def reproduce(manifest, src, out, ignore_hash, workers, verbose, quiet):
+    """Rebuild a run's crops from its manifest's boxes.
+
+    No box is drawn again. With the library versions the manifest records,
+    OUT matches the original DST byte for byte, manifest included. MANIFEST
+    is DST/manifest.json or DST. Example:
+
+        cropaug reproduce crops/manifest.json --source photos/ --out rebuilt/
+    """
+    from cropaug.reproduce import reproduce as run_reproduce
+
+    _configure_logging(verbose, quiet)
+    with _click_errors():
+        summary = run_reproduce(
+            _manifest_file(manifest),
+            src,
+            out,
+            ignore_hash=ignore_hash,
+            workers=workers,
+            progress=not quiet,
+        )
+    for failure in summary.failed:
+        click.echo(f"failed: {failure['source']}: {failure['error']}", err=True)
+    click.echo(
+        f"images {summary.images}, crops {summary.crops}, "
+        f"failed {len(summary.failed)}, written to {summary.out}"
+    )
+    if summary.failed:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("target", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="PNG file to write.",
+)
+@click.option(
+    "--size", type=CropSize(), help="Crop size in pixels: 224 or WIDTHxHEIGHT."
+)
+@click.option("--n", "n", type=click.IntRange(min=1), help="Crops per image.")
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    help="Run seed; drawn and printed when omitted.",
+)
+@click.option(
+    "--image",
+    "source",
+    metavar="SOURCE",
+    help="One source, by its path relative to SRC (or as the manifest lists it).",
+)
+@click.option(
+    "--source",
+    "src",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="SRC folder of a manifest's run, to draw the sources under the boxes.",
+)
+@click.option("--grid", is_flag=True, help="Draw a contact sheet of many sources.")
+@click.option(
+    "--max-images",
+    type=click.IntRange(min=1),
+    default=24,
+    show_default=True,
+    help="Sources on a --grid sheet.",
+)
+@_logging_options
+def preview(
+    target, output, size, n, seed, source, src, grid, max_images, verbose, quiet
+):
+    """Draw a PNG of crop boxes over a source, with the crops below.
+
+    TARGET is an image, a SRC folder, or DST/manifest.json (or DST). For an
+    image or SRC the boxes are the ones `expand` would draw with --size, --n
+    and --seed. A lone image is seeded by its folder and file name, as if it
+    lay in a class folder of SRC. For a manifest they are the recorded ones.
+    Examples:
+
+    \b
+        cropaug preview photos/cats/a.jpg --size 224 --n 10 --seed 0 -o a.png
+        cropaug preview photos/ --grid --size 224 --n 10 --seed 0 -o sheet.png
+        cropaug preview crops/ --image cats/a.jpg --source photos/ -o a.png
+        cropaug preview crops/manifest.json --grid -o sheet.png
+    """
+    from cropaug.preview import render_preview, save_png
+
+    _configure_logging(verbose, quiet)
+    with _click_errors():
+        picture = render_preview(
+            target,
+            size=size,
+            n=n,
+            seed=seed,
+            image=source,
+            src=src,
+            grid=grid,
+            max_images=max_images,
+        )
+        save_png(picture, output)
+    click.echo(f"wrote {output} ({picture.width}x{picture.height})")
+
+
+@cli.command()
+def schema():
+    """Print the JSON Schema (draft 2020-12) of manifest.json."""
+    from cropaug.schema import schema_text
+
+    click.echo(schema_text(), nl=False)
 
 
 def main() -> None:

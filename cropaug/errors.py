@@ -15,3 +15,7 @@ class DestinationError(CropaugError):
 
 class ImageError(CropaugError):
     """One source image cannot be cropped; the run records it and goes on."""
+
+
+class ManifestError(CropaugError):
+    """A manifest's content is invalid or unsafe to act on."""

@@ -198,9 +198,7 @@ def test_expand_clamped_recorded_and_warned(tmp_path, caplog):
     src = build_tree(tmp_path / "src", {"cats/four.png": four})
     dst = tmp_path / "dst"
     with caplog.at_level(logging.WARNING, logger="cropaug"):
-        summary = cropaug.expand(
-            src, dst, size=2, n=10, seed=0, workers=1, min_shift=1
-        )
+        summary = cropaug.expand(src, dst, size=2, n=10, seed=0, workers=1, min_shift=1)
     image = read_manifest(dst)["images"][0]
 
     assert image["positions"] == 9
