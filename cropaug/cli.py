@@ -133,6 +133,32 @@ def cli():
     ),
 )
 @click.option(
+    "--small",
+    type=click.Choice(["skip", "pad", "upscale", "error"]),
+    default="skip",
+    show_default=True,
+    help=(
+        "Images smaller than the crop: skip them, pad them with --background, "
+        "upscale them (Lanczos) until they hold the crop, or fail them."
+    ),
+)
+@click.option(
+    "--resize",
+    type=click.IntRange(min=1),
+    help=(
+        "Resize every image (Lanczos) so its shorter side is this many pixels "
+        "before cropping."
+    ),
+)
+@click.option(
+    "--keep-exif",
+    is_flag=True,
+    help=(
+        "Copy EXIF (GPS and serial numbers included) into the crops, without "
+        "the Orientation tag [default: copy none]."
+    ),
+)
+@click.option(
     "--follow-symlinks",
     is_flag=True,
     help="Follow symbolic links inside SRC (loops are detected and skipped).",
@@ -160,6 +186,9 @@ def expand(
     lossless,
     background,
     max_pixels,
+    small,
+    resize,
+    keep_exif,
     follow_symlinks,
     overwrite,
     verbose,
@@ -194,6 +223,9 @@ def expand(
             overwrite=overwrite,
             follow_symlinks=follow_symlinks,
             progress=not quiet,
+            small=small,
+            resize=resize,
+            keep_exif=keep_exif,
         )
     except InvalidParameterError as error:
         raise click.UsageError(str(error)) from None

@@ -4,20 +4,21 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from cropaug.conversion import PreparedImage, output_format_for, prepare_image
+from cropaug.encoding import EXTENSIONS, SUBSAMPLING, encode_crop, exif_for_crop
 from cropaug.errors import ImageError
 from cropaug.files import OutputWriteError, write_atomic
-from cropaug.imaging import (
-    EXTENSIONS,
-    SUBSAMPLING,
-    DecodedImage,
-    PreparedImage,
-    decode_image,
-    encode_crop,
-    output_format_for,
-    prepare_image,
-)
+from cropaug.imaging import DecodedImage, decode_opened, open_image
 from cropaug.naming import crop_name, index_width
 from cropaug.sampling import count_positions, image_rng, sample_corners
+from cropaug.sizing import (
+    SizePlan,
+    SmallImageError,
+    crop_upright,
+    describe_small,
+    fit_image,
+    plan_size,
+)
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,12 @@ class CropSettings:
     lossless: bool
     background: tuple[int, int, int]
     max_pixels: int
+    # What to do with an image smaller than the crop: skip, pad, upscale, error.
+    small: str = "skip"
+    # Shorter side in pixels that every image is resized to first, or None.
+    resize: int | None = None
+    # Copy the source's EXIF into the crops (without Orientation).
+    keep_exif: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,26 +64,23 @@ def crop_source(src: Path, dst: Path, job: CropJob, settings: CropSettings) -> d
         OutputWriteError: when DST cannot be written, which stops the run.
     """
     try:
-        decoded, sha256 = load_source(src / job.source, settings)
+        decoded, plan, sha256 = load_source(src / job.source, settings)
+    except SmallImageError as error:
+        if error.policy == "skip":
+            return {"status": "skipped", "source": job.source, "reason": str(error)}
+        return _failed(job, str(error))
     except ImageError as error:
         return _failed(job, str(error))
 
-    width, height = decoded.image.size
+    width, height = plan.size
     positions = count_positions(
         width, height, settings.crop_width, settings.crop_height
     )
-    if positions == 0:
-        reason = (
-            f"image is {width}x{height}, smaller than the "
-            f"{settings.crop_width}x{settings.crop_height} crop"
-        )
-        return {"status": "skipped", "source": job.source, "reason": reason}
-
     rng = image_rng(settings.seed, job.source)
     corners = sample_corners(
         rng, width, height, settings.crop_width, settings.crop_height, settings.n
     )
-    output_format = output_format_for(decoded.format, settings.format)
+    output_format = output_format_for(decoded.format, settings.format, decoded.mode)
     extension = EXTENSIONS[output_format]
     digits = index_width(settings.n)
     paths = [
@@ -104,6 +108,9 @@ def crop_source(src: Path, dst: Path, job: CropJob, settings: CropSettings) -> d
         image["frames"] = decoded.frames
     if prepared.conversion:
         image["conversion"] = prepared.conversion
+    image.update(_size_fields(plan, decoded, settings))
+    if settings.keep_exif and decoded.exif:
+        image["exif"] = "copied" if prepared.exif else "unreadable, not copied"
     image["positions"] = positions
     if len(corners) < settings.n:
         image["requested"] = settings.n
@@ -120,10 +127,17 @@ def crop_source(src: Path, dst: Path, job: CropJob, settings: CropSettings) -> d
     return {"status": "cropped", "source": job.source, "image": image}
 
 
-def load_source(path: Path, settings: CropSettings) -> tuple[DecodedImage, str]:
-    """Read a source file once and return its upright decode and SHA-256.
+def load_source(
+    path: Path, settings: CropSettings
+) -> tuple[DecodedImage, SizePlan, str]:
+    """Read a source file once; return its decode, its size plan and its SHA-256.
+
+    The size plan is made from the header, so an image that is too small is
+    rejected before its pixels are decoded.
 
     Raises:
+        SmallImageError: when the image is smaller than the crop and
+            --small is skip or error.
         ImageError: when the file cannot be read or decoded.
     """
     try:
@@ -131,7 +145,15 @@ def load_source(path: Path, settings: CropSettings) -> tuple[DecodedImage, str]:
     except OSError as error:
         raise ImageError(f"cannot read: {error.strerror or error}") from None
     sha256 = hashlib.sha256(data).hexdigest()
-    return decode_image(data, settings.max_pixels), sha256
+
+    opened = open_image(data, settings.max_pixels)
+    crop_size = (settings.crop_width, settings.crop_height)
+    plan = plan_size(opened.size, crop_size, settings.resize, settings.small)
+    if plan.small in ("skip", "error"):
+        reason = describe_small(plan, crop_size, settings.resize)
+        raise SmallImageError(reason, plan.small)
+    decoded = decode_opened(opened, plan.scaled_size)
+    return decoded, plan, sha256
 
 
 def write_crops(
@@ -150,8 +172,15 @@ def write_crops(
         ImageError: when the image cannot be converted or encoded.
         OutputWriteError: when DST cannot be written, which stops the run.
     """
-    output_format = output_format_for(decoded.format, settings.format)
+    output_format = output_format_for(decoded.format, settings.format, decoded.mode)
     prepared = prepare_image(decoded, output_format, settings.background)
+    crop_size = (settings.crop_width, settings.crop_height)
+    plan = plan_size(decoded.size, crop_size, settings.resize, settings.small)
+    prepared = fit_image(prepared, plan, decoded.draft_box, settings.background)
+    if settings.keep_exif and decoded.exif:
+        prepared.exif = exif_for_crop(
+            decoded.exif, settings.crop_width, settings.crop_height
+        )
     subsampling = _jpeg_subsampling(settings.subsampling, decoded.jpeg_subsampling)
 
     folders = {(dst / path).parent for path in paths}
@@ -166,7 +195,7 @@ def write_crops(
         for path, (x, y) in zip(paths, corners, strict=True):
             box = (x, y, x + settings.crop_width, y + settings.crop_height)
             encoded = encode_crop(
-                prepared.image.crop(box),
+                crop_upright(prepared.image, prepared.orientation, box),
                 prepared,
                 settings.quality,
                 subsampling,
@@ -190,6 +219,22 @@ def _jpeg_subsampling(
     if requested is not None:
         return SUBSAMPLING[requested]
     return source_subsampling
+
+
+def _size_fields(plan: SizePlan, decoded: DecodedImage, settings: CropSettings):
+    """Return the manifest fields that say how the image was sized for cropping."""
+    fields: dict = {}
+    if settings.resize is not None or plan.small is not None:
+        fields["original_width"], fields["original_height"] = plan.original
+    if plan.resized is not None:
+        fields["resized_width"], fields["resized_height"] = plan.resized
+    if decoded.draft_scale > 1:
+        fields["draft_scale"] = decoded.draft_scale
+    if plan.small is not None:
+        fields["small"] = plan.small
+    if plan.small == "pad":
+        fields["pad_x"], fields["pad_y"] = plan.pad_offset
+    return fields
 
 
 def _failed(job: CropJob, error: str) -> dict:

@@ -18,6 +18,7 @@ from cropaug.manifest import MANIFEST_NAME, write_manifest
 from cropaug.naming import plan_output_stems
 from cropaug.pool import run_jobs
 from cropaug.progress import PROGRESS_NAME, ProgressLog, read_progress
+from cropaug.sizing import SMALL_POLICIES
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +65,9 @@ def expand(
     overwrite: bool = False,
     follow_symlinks: bool = False,
     progress: bool = False,
+    small: str = "skip",
+    resize: int | None = None,
+    keep_exif: bool = False,
 ) -> ExpandSummary:
     """Write `n` distinct random crops of every image under SRC into DST.
 
@@ -81,6 +85,13 @@ def expand(
         max_pixels: larger images fail before they are decoded; defaults to
             the size at which Pillow stops decoding.
         overwrite: replace the outputs of an earlier cropaug run in DST.
+        small: what to do with an image smaller than the crop: "skip" it,
+            "pad" it to the crop size with `background`, "upscale" it until
+            it holds the crop, or fail it with "error".
+        resize: resize every image so its shorter side has this many pixels
+            before cropping (Lanczos); the boxes refer to the resized image.
+        keep_exif: copy each source's EXIF into its crops, without the
+            Orientation tag and with the size tags set to the crop size.
 
     Returns:
         The run's summary. Sources that failed are listed in it and in the
@@ -107,6 +118,9 @@ def expand(
         lossless=lossless,
         background=_background(background),
         max_pixels=max_pixels if max_pixels is not None else 2 * Image.MAX_IMAGE_PIXELS,
+        small=small,
+        resize=resize,
+        keep_exif=keep_exif,
     )
     _validate(settings, workers)
     workers = workers or os.cpu_count() or 1
@@ -155,6 +169,9 @@ def settings_to_params(settings: CropSettings) -> dict:
         "lossless": settings.lossless,
         "background": "#{:02x}{:02x}{:02x}".format(*settings.background),
         "max_pixels": settings.max_pixels,
+        "small": settings.small,
+        "resize": settings.resize,
+        "keep_exif": settings.keep_exif,
     }
 
 
@@ -259,6 +276,12 @@ def _validate(settings: CropSettings, workers: int | None) -> None:
         raise InvalidParameterError(
             f"max_pixels must be at least 1, not {settings.max_pixels}"
         )
+    if settings.small not in SMALL_POLICIES:
+        raise InvalidParameterError(
+            f"small must be one of {', '.join(SMALL_POLICIES)}, not {settings.small!r}"
+        )
+    if settings.resize is not None and settings.resize < 1:
+        raise InvalidParameterError(f"resize must be at least 1, not {settings.resize}")
 
 
 def _draw_seed() -> int:
