@@ -97,7 +97,10 @@ def cli():
     type=click.Choice(["same", "jpeg", "png", "webp"], case_sensitive=False),
     default="same",
     show_default=True,
-    help="Output format; 'same' keeps JPEG, PNG and BMP and writes PNG for the rest.",
+    help=(
+        "Output format; 'same' keeps JPEG, PNG and BMP (PNG for a BMP with alpha) "
+        "and writes PNG for the rest."
+    ),
 )
 @click.option(
     "--quality",
@@ -120,8 +123,8 @@ def cli():
     default="white",
     show_default=True,
     help=(
-        "Colour under transparent pixels when the output has no alpha: a name, "
-        "#rrggbb or r,g,b."
+        "Colour under transparent pixels when the output has no alpha, and of "
+        "the border added by --small pad: a name, #rrggbb or r,g,b."
     ),
 )
 @click.option(
@@ -139,7 +142,7 @@ def cli():
     show_default=True,
     help=(
         "Images smaller than the crop: skip them, pad them with --background, "
-        "upscale them (Lanczos) until they hold the crop, or fail them."
+        "upscale them (Lanczos) until the crop fits, or fail them."
     ),
 )
 @click.option(

@@ -19,9 +19,9 @@ from cropaug.errors import ImageError
 if TYPE_CHECKING:
     from cropaug.imaging import DecodedImage
 
-# What `--format same` writes for each source format. Formats that torchvision's
+# Output format that `--format same` writes for each source format. Formats that torchvision's
 # ImageFolder and Keras' image_dataset_from_directory both read are kept; GIF,
-# TIFF and WebP become PNG, which is lossless and holds every mode they hold.
+# TIFF and WebP become PNG, which is lossless and stores every mode they store.
 SAME_FORMAT = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "BMP": "BMP"}
 
 # Modes each output format stores as they are. BMP has no RGBA here because
@@ -40,6 +40,9 @@ _TRANSPARENCY_KEY_FORMATS = {"PNG"}
 # Formats the encoder can embed an ICC profile in.
 _ICC_FORMATS = {"JPEG", "PNG", "WEBP"}
 
+# NOTE: Only gray images reach cropaug with 16 bits. Pillow decodes 16-bit
+# colour PNG and TIFF files to 8-bit RGB or RGBA itself, keeping the high byte
+# of each sample (truncating, so up to one level darker than rounding).
 _SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N"}
 _ALPHA_MODES = {"LA", "PA", "RGBA"}
 
@@ -94,6 +97,7 @@ def prepare_image(
         ImageError: when the pixels are of a kind cropaug cannot convert.
     """
     image = decoded.image
+    icc_profile = decoded.icc_profile
     storable = STORABLE_MODES[output_format]
     steps = []
 
@@ -106,16 +110,15 @@ def prepare_image(
             raise ImageError("32-bit floating-point pixels are not supported")
 
         if not _can_store(image, output_format):
-            image, step = _convert_mode(
+            image, step, in_srgb = _convert_mode(
                 image, output_format, background, decoded.icc_profile
             )
             steps.append(step)
+            if in_srgb:
+                icc_profile = srgb_profile()
     except (ValueError, OSError, ImageCms.PyCMSError) as error:
-        raise ImageError(f"cannot convert {image.mode} pixels: {error}") from None
+        raise ImageError(f"converting {image.mode} pixels failed: {error}") from None
 
-    icc_profile = decoded.icc_profile
-    if steps and "ICC profile" in steps[-1]:
-        icc_profile = srgb_profile()
     if icc_profile and output_format not in _ICC_FORMATS:
         steps.append(f"ICC profile dropped because {output_format} cannot hold one")
         icc_profile = None
@@ -205,27 +208,42 @@ def _normalise_wide_gray(image: Image.Image, keep_16_bit: bool):
 
 
 def _convert_mode(image, output_format, background, icc_profile):
-    """Convert to the closest storable mode; return the image and a description."""
+    """Convert to the closest storable mode.
+
+    Returns the image, a description, and whether the result is in sRGB
+    because it went through a colour-managed transform.
+    """
     storable = STORABLE_MODES[output_format]
     mode = image.mode
     if mode == "CMYK":
         return _cmyk_to_rgb(image, icc_profile)
+    if mode == "LAB":
+        # Image.convert would copy the L, a and b channels into R, G and B.
+        converted = ImageCms.profileToProfile(
+            image,
+            ImageCms.createProfile("LAB"),
+            ImageCms.createProfile("sRGB"),
+            outputMode="RGB",
+        )
+        return converted, "CIELAB converted to sRGB", True
     if mode == "1":
         target = "L" if "L" in storable else "RGB"
-        return image.convert(target), f"1-bit converted to {target}"
+        return image.convert(target), f"1-bit converted to {target}", False
 
     gray = mode in ("L", "LA")
     if has_transparency(image):
         with_alpha = "LA" if gray and "LA" in storable else "RGBA"
         if with_alpha in storable:
             converted = convert_quietly(image, with_alpha)
-            return converted, f"{_describe_mode(image)} converted to {with_alpha}"
+            description = f"{_describe_mode(image)} converted to {with_alpha}"
+            return converted, description, False
         target = "L" if gray and "L" in storable else "RGB"
         colour = "#{:02x}{:02x}{:02x}".format(*background)
-        return _composite(image, target, background), f"alpha composited over {colour}"
+        composited = _composite(image, target, background)
+        return composited, f"alpha composited over {colour}", False
 
     target = "L" if gray and "L" in storable else "RGB"
-    return convert_quietly(image, target), f"{mode} converted to {target}"
+    return convert_quietly(image, target), f"{mode} converted to {target}", False
 
 
 def _describe_mode(image: Image.Image) -> str:
@@ -291,17 +309,18 @@ def _map_bands(
 
 
 def _cmyk_to_rgb(image: Image.Image, icc_profile: bytes | None):
-    if icc_profile and _profile_color_space(icc_profile) == "CMYK":
-        try:
-            source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
-            converted = ImageCms.profileToProfile(
-                image, source, ImageCms.createProfile("sRGB"), outputMode="RGB"
-            )
-        except (ImageCms.PyCMSError, OSError):
-            pass
-        else:
-            return converted, "CMYK converted to sRGB with the embedded ICC profile"
-    return image.convert("RGB"), "CMYK converted to RGB"
+    if not icc_profile or _profile_color_space(icc_profile) != "CMYK":
+        return image.convert("RGB"), "CMYK converted to RGB", False
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
+        converted = ImageCms.profileToProfile(
+            image, source, ImageCms.createProfile("sRGB"), outputMode="RGB"
+        )
+    except (ImageCms.PyCMSError, OSError):
+        description = "CMYK converted to RGB because its ICC profile is unusable"
+        return image.convert("RGB"), description, False
+    description = "CMYK converted to sRGB with the embedded ICC profile"
+    return converted, description, True
 
 
 def _profile_color_space(icc_profile: bytes) -> str:

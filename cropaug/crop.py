@@ -89,7 +89,7 @@ def crop_source(src: Path, dst: Path, job: CropJob, settings: CropSettings) -> d
     ]
 
     try:
-        prepared = write_crops(dst, decoded, settings, corners, paths)
+        prepared = write_crops(dst, decoded, settings, corners, paths, plan)
     except ImageError as error:
         return _failed(job, str(error))
 
@@ -110,7 +110,7 @@ def crop_source(src: Path, dst: Path, job: CropJob, settings: CropSettings) -> d
         image["conversion"] = prepared.conversion
     image.update(_size_fields(plan, decoded, settings))
     if settings.keep_exif and decoded.exif:
-        image["exif"] = "copied" if prepared.exif else "unreadable, not copied"
+        image["exif"] = _exif_outcome(prepared)
     image["positions"] = positions
     if len(corners) < settings.n:
         image["requested"] = settings.n
@@ -162,11 +162,13 @@ def write_crops(
     settings: CropSettings,
     corners: list[tuple[int, int]],
     paths: list[str],
+    plan: SizePlan | None = None,
 ) -> PreparedImage:
     """Encode the crop at each corner and write it atomically to its path under DST.
 
     Returns the prepared image, whose mode and conversion the manifest records.
     When any crop fails to encode, the crops already written are removed.
+    `plan` is the size plan from `load_source`, made again when omitted.
 
     Raises:
         ImageError: when the image cannot be converted or encoded.
@@ -174,8 +176,9 @@ def write_crops(
     """
     output_format = output_format_for(decoded.format, settings.format, decoded.mode)
     prepared = prepare_image(decoded, output_format, settings.background)
-    crop_size = (settings.crop_width, settings.crop_height)
-    plan = plan_size(decoded.size, crop_size, settings.resize, settings.small)
+    if plan is None:
+        crop_size = (settings.crop_width, settings.crop_height)
+        plan = plan_size(decoded.size, crop_size, settings.resize, settings.small)
     prepared = fit_image(prepared, plan, decoded.draft_box, settings.background)
     if settings.keep_exif and decoded.exif:
         prepared.exif = exif_for_crop(
@@ -222,7 +225,7 @@ def _jpeg_subsampling(
 
 
 def _size_fields(plan: SizePlan, decoded: DecodedImage, settings: CropSettings):
-    """Return the manifest fields that say how the image was sized for cropping."""
+    """Return the manifest fields that record how the image was sized for cropping."""
     fields: dict = {}
     if settings.resize is not None or plan.small is not None:
         fields["original_width"], fields["original_height"] = plan.original
@@ -235,6 +238,13 @@ def _size_fields(plan: SizePlan, decoded: DecodedImage, settings: CropSettings):
     if plan.small == "pad":
         fields["pad_x"], fields["pad_y"] = plan.pad_offset
     return fields
+
+
+def _exif_outcome(prepared: PreparedImage) -> str:
+    """Return what --keep-exif did with a source that has EXIF, for the manifest."""
+    if prepared.exif:
+        return "copied"
+    return "not copied: corrupt EXIF"
 
 
 def _failed(job: CropJob, error: str) -> dict:

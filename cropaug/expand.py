@@ -81,13 +81,13 @@ def expand(
         subsampling: JPEG chroma subsampling ("4:4:4", "4:2:2", "4:2:0");
             None keeps a JPEG source's own and uses 4:2:0 otherwise.
         background: colour that transparent pixels are composited over when
-            the output format has no alpha.
+            the output format has no alpha, and of the border --small pad adds.
         max_pixels: larger images fail before they are decoded; defaults to
             the size at which Pillow stops decoding.
         overwrite: replace the outputs of an earlier cropaug run in DST.
         small: what to do with an image smaller than the crop: "skip" it,
             "pad" it to the crop size with `background`, "upscale" it until
-            it holds the crop, or fail it with "error".
+            the crop fits, or fail it with "error".
         resize: resize every image so its shorter side has this many pixels
             before cropping (Lanczos); the boxes refer to the resized image.
         keep_exif: copy each source's EXIF into its crops, without the

@@ -1,15 +1,15 @@
 """Decode source images: header checks, first frame, EXIF orientation, JPEG draft.
 
-Decoding is split in two steps so that the caller can plan a resize from the
-header alone: `open_image` reads the header and rejects oversized or
-unreadable files, and `decode_opened` decodes the first frame, at a reduced
-JPEG scale when the planned size allows it. A PNG is the exception: Pillow
-finds an eXIf chunk stored after the pixel data only by decoding them, so
-reading a PNG's orientation in `open_image` decodes it (after the size check).
+Decoding takes two steps, so that the caller can plan a resize from the
+header alone. `open_image` reads the header and rejects oversized or
+unreadable files. `decode_opened` then decodes the first frame, at a reduced
+JPEG scale when the planned size allows it. PNG is the exception: Pillow
+reaches an eXIf chunk stored after the pixel data only by decoding them, so
+`open_image` decodes a PNG to read its orientation (after the size check).
 
 The decoded image keeps the orientation it is stored in. Its `orientation`
-says which EXIF transposition turns it upright, and `cropaug.sizing` applies
-it per crop or before a resize, which saves a full-size copy of the image.
+names the EXIF transposition that turns it upright, and `cropaug.sizing`
+applies it to each crop or before a resize, which saves a full-size copy.
 """
 
 import io
@@ -31,7 +31,7 @@ from cropaug.conversion import (
 from cropaug.encoding import EXTENSIONS, SUBSAMPLING, encode_crop
 from cropaug.errors import ImageError
 
-# Conversion and encoding lived in this module first; their public names stay
+# Conversion and encoding were part of this module, so their public names stay
 # importable from here.
 __all__ = [
     "EXTENSIONS",
@@ -75,12 +75,12 @@ _DRAFT_FORMATS = frozenset({"JPEG", "MPO"})
 
 @dataclass
 class OpenedImage:
-    """A source whose header passed the checks; its pixels are not decoded yet."""
+    """A source whose header passed the checks, with its pixels not decoded yet."""
 
     image: Image.Image
     format: str
     frames: int
-    # EXIF orientation, 1 to 8; 1 when the file has none.
+    # EXIF orientation from 1 to 8, and 1 when the file has none.
     orientation: int
     # Width and height of the upright image at full resolution.
     size: tuple[int, int]
@@ -115,6 +115,7 @@ class DecodedImage:
     exif: bytes | None = None
 
     def __post_init__(self) -> None:
+        # A decode built without `size` takes it from the image itself.
         if self.size == (0, 0):
             self.size = upright_size(self.image.size, self.orientation)
 
@@ -122,8 +123,8 @@ class DecodedImage:
 def open_image(data: bytes, max_pixels: int) -> OpenedImage:
     """Read the header of an encoded image and check it before any decoding.
 
-    Counting frames reads every frame's header but decodes none of them; a
-    PNG's pixels are decoded to reach an EXIF block stored after them.
+    Counting frames reads every frame's header but decodes none of them. A
+    PNG's pixels are decoded, because its EXIF block may follow them.
 
     Raises:
         ImageError: with a short plain reason for an empty, truncated,
@@ -146,8 +147,8 @@ def open_image(data: bytes, max_pixels: int) -> OpenedImage:
             raise ImageError("not an image") from None
         except Exception as error:
             # Pillow's format parsers raise many exception types on malformed
-            # input (struct.error, TypeError, IndexError, ...); each one means
-            # that this file is unreadable, never that the run should stop.
+            # input (struct.error, TypeError, IndexError and more). Each one
+            # means that this file is unreadable, not that the run should stop.
             raise ImageError(
                 _describe_header_error(signature_format or "image", error)
             ) from None
@@ -186,11 +187,11 @@ def decode_opened(
 ) -> DecodedImage:
     """Decode the first frame of an opened image.
 
-    When `target_size` (upright width and height) is at most half the full
-    size on both sides and the source is a JPEG, the decoder scales the image
-    down by 2, 4 or 8 in its inverse DCT: the largest scale that keeps both
-    sides at or above the target. The caller must then resample to the target
-    through `draft_box`.
+    When the source is a JPEG and `target_size` (upright width and height) is
+    at most half the full size on both sides, the decoder scales the image
+    down in its inverse DCT. It picks the largest of 2, 4 and 8 that keeps
+    both sides at or above the target. The caller must then resample to the
+    target through `draft_box`.
 
     Raises:
         ImageError: with a short plain reason when the pixel data is
@@ -209,7 +210,8 @@ def decode_opened(
         except MemoryError:
             width, height = opened.size
             raise ImageError(
-                f"not enough memory to decode a {width}x{height} image"
+                f"not enough memory to decode a {width}x{height} image; "
+                "use fewer --workers or a lower --max-pixels"
             ) from None
         except Exception as error:
             # As in open_image, any exception from a decoder on this file's
@@ -264,11 +266,11 @@ def upright_size(stored_size: tuple[int, int], orientation: int) -> tuple[int, i
 def quiet_pillow() -> Iterator[list[warnings.WarningMessage]]:
     """Lift Pillow's pixel limit and keep its warnings off stderr for one decode.
 
-    cropaug applies its own --max-pixels check from the header, so Pillow's
-    limit is switched off; this changes a Pillow global, which is safe because
-    each process decodes one image at a time. Pillow's warnings about the
-    source (corrupt EXIF, malformed MPO, palette transparency) are collected
-    in the yielded list and logged at debug level instead of printed.
+    cropaug checks --max-pixels itself from the header, so Pillow's limit is
+    switched off. That changes a Pillow global, which is safe because each
+    process decodes one image at a time. Pillow's warnings about the source
+    (corrupt EXIF, malformed MPO) are collected in the yielded list and logged
+    at debug level instead of printed.
     """
     saved = Image.MAX_IMAGE_PIXELS
     Image.MAX_IMAGE_PIXELS = None
@@ -294,7 +296,7 @@ def _read_orientation(image: Image.Image) -> int:
 def _draft(
     image: Image.Image, target_size: tuple[int, int], opened: OpenedImage
 ) -> tuple[int, tuple[float, float, float, float] | None]:
-    """Ask the JPEG decoder for a reduced scale; return the scale and its box."""
+    """Ask the JPEG decoder for a reduced scale, and return the scale and its box."""
     stored_target = upright_size(target_size, opened.orientation)
     stored_width, stored_height = image.size
     if stored_target[0] * 2 > stored_width or stored_target[1] * 2 > stored_height:

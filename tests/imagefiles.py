@@ -50,6 +50,7 @@ def make_image(kind: str, width: int = 48, height: int = 40) -> Image.Image:
     rgb = rgb_image(width, height)
     if kind == "RGB":
         return rgb
+
     if kind == "RGBA":
         return Image.fromarray(np.dstack([pixels(rgb), alpha_channel(width, height)]))
     if kind == "L":
@@ -57,8 +58,10 @@ def make_image(kind: str, width: int = 48, height: int = 40) -> Image.Image:
     if kind == "LA":
         gray = pixels(rgb.convert("L"))
         return Image.fromarray(np.dstack([gray, alpha_channel(width, height)]), "LA")
+
     if kind == "1":
         return rgb.convert("L").point(lambda value: 255 if value > 127 else 0, "1")
+
     if kind == "P":
         return rgb.quantize(64, dither=Image.Dither.NONE)
     if kind == "P+transparency":
@@ -66,6 +69,16 @@ def make_image(kind: str, width: int = 48, height: int = 40) -> Image.Image:
         # Index 0 fully clear and index 1 half clear, the rest opaque.
         palette_image.info["transparency"] = bytes([0, 128] + [255] * 62)
         return palette_image
+
+    if kind == "L+transparency":
+        gray = rgb.convert("L")
+        # PNG's tRNS chunk for gray images names one fully transparent level.
+        gray.info["transparency"] = int(pixels(gray)[0, 0])
+        return gray
+    if kind == "RGB+transparency":
+        rgb.info["transparency"] = tuple(int(value) for value in pixels(rgb)[0, 0])
+        return rgb
+
     if kind == "CMYK":
         return cmyk_image(width, height)
     if kind == "I;16":
@@ -74,7 +87,7 @@ def make_image(kind: str, width: int = 48, height: int = 40) -> Image.Image:
 
 
 def png_header_only(width: int, height: int) -> bytes:
-    """Return a PNG of the given size whose IDAT chunk holds no pixel data."""
+    """Return a PNG of the given size whose IDAT chunk contains no pixel data."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         body = kind + data

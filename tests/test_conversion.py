@@ -24,8 +24,8 @@ def decoded_from(image: Image.Image, icc_profile: bytes | None = None) -> Decode
 
 
 def gray_profile() -> bytes:
-    # A gray profile whose header names the GRAY colour space: LittleCMS
-    # builds one from the sRGB profile's bytes with the space rewritten.
+    # Only the colour space in the header matters to cropaug's check, so the
+    # sRGB profile with that field rewritten serves as a gray profile.
     profile = bytearray(srgb_profile())
     profile[16:20] = b"GRAY"
     return bytes(profile)
@@ -59,6 +59,12 @@ MODE_MATRIX = [
     ("P+transparency", "PNG", "P", None),
     ("P+transparency", "WEBP", "RGBA", "P with transparency converted to RGBA"),
     ("P+transparency", "BMP", "RGB", "alpha composited over #ffffff"),
+    ("L+transparency", "PNG", "L", None),
+    ("L+transparency", "JPEG", "L", "alpha composited over #ffffff"),
+    ("L+transparency", "WEBP", "RGBA", "L with transparency converted to RGBA"),
+    ("RGB+transparency", "PNG", "RGB", None),
+    ("RGB+transparency", "JPEG", "RGB", "alpha composited over #ffffff"),
+    ("RGB+transparency", "BMP", "RGB", "alpha composited over #ffffff"),
     ("CMYK", "JPEG", "CMYK", None),
     ("CMYK", "PNG", "RGB", "CMYK converted to RGB"),
     ("CMYK", "WEBP", "RGB", "CMYK converted to RGB"),
@@ -127,6 +133,14 @@ def test_composite_gray_uses_luma_background():
     la = pixels(source).astype(np.int64)
     expected = (la[..., 0] * la[..., 1] + gray * (255 - la[..., 1]) + 127) // 255
     assert np.array_equal(pixels(prepared.image), expected)
+
+
+@pytest.mark.parametrize("kind", ["L+transparency", "RGB+transparency"])
+def test_composite_transparent_colour_key(kind):
+    source = make_image(kind)
+    prepared = prepare_image(decoded_from(source), "JPEG", (0, 0, 0))
+    assert prepared.image.getpixel((0, 0)) in (0, (0, 0, 0))
+    assert prepared.image.getpixel((5, 5)) == source.getpixel((5, 5))
 
 
 def test_composite_palette_transparency():
@@ -223,11 +237,45 @@ def test_cmyk_without_profile_uses_plain_formula():
     assert prepared.icc_profile is None
 
 
+def test_cmyk_with_unusable_profile_uses_plain_formula():
+    # A header that names CMYK, followed by nothing LittleCMS can read.
+    profile = bytes(16) + b"CMYK" + bytes(108)
+    source = cmyk_image()
+    prepared = prepare_image(decoded_from(source, profile), "PNG", WHITE)
+    assert np.array_equal(pixels(prepared.image), pixels(source.convert("RGB")))
+    assert prepared.conversion == (
+        "CMYK converted to RGB because its ICC profile is unusable; "
+        "ICC profile dropped because it no longer matches the pixels"
+    )
+    assert prepared.icc_profile is None
+
+
 def test_cmyk_kept_in_jpeg_with_its_profile():
     profile = cmyk_icc_profile()
     prepared = prepare_image(decoded_from(cmyk_image(), profile), "JPEG", WHITE)
     assert prepared.image.mode == "CMYK"
     assert prepared.icc_profile == profile
+
+
+def test_cielab_converted_through_lab_profile():
+    # Pillow stores a* and b* as signed bytes: (255, 0, 0) is white, and
+    # (140, 80, 70) a saturated red.
+    values = bytes([255, 0, 0, 140, 80, 70])
+    source = Image.frombytes("LAB", (2, 1), values)
+    prepared = prepare_image(decoded_from(source), "PNG", WHITE)
+    expected = ImageCms.profileToProfile(
+        source,
+        ImageCms.createProfile("LAB"),
+        ImageCms.createProfile("sRGB"),
+        outputMode="RGB",
+    )
+    assert prepared.conversion == "CIELAB converted to sRGB"
+    assert np.array_equal(pixels(prepared.image), pixels(expected))
+    assert pixels(prepared.image)[0, 0].min() >= 250
+    red, green, _ = pixels(prepared.image)[0, 1]
+    assert red > 200
+    assert green < 100
+    assert prepared.icc_profile == srgb_profile()
 
 
 def test_icc_profile_kept_when_space_matches():

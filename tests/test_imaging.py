@@ -37,9 +37,11 @@ def test_decode_png_signature_then_garbage():
     )
 
 
-# Cut points and the reason each gives. Each case was checked by hand against
-# where the cut falls: inside the header, inside the pixel data, or in data
-# after the pixels that Pillow does not need.
+# Cut points (a byte count, a fraction of the file, or a negative count of
+# bytes taken off the end) and the reason each gives. A 30-byte cut ends in
+# the header; the other cuts end in the pixel data, which runs to the file's
+# last bytes in these formats. A deflate TIFF written by libtiff keeps its
+# header directory at the end, so any cut loses the header.
 TRUNCATIONS = [
     ("JPEG", {}, 30, "truncated JPEG header"),
     ("JPEG", {}, 0.5, "truncated JPEG data"),

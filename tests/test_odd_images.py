@@ -66,10 +66,11 @@ def luma(color: tuple[int, int, int]) -> int:
 def expected_pixels(
     source: Image.Image,
     output_mode: str,
+    output_format: str,
     background: tuple[int, int, int] = (255, 255, 255),
     icc_profile: bytes | None = None,
 ) -> np.ndarray:
-    """Convert a source as the documented rules say, independently of cropaug."""
+    """Convert a source by the documented rules, independently of cropaug."""
     mode = source.mode
     if mode.startswith("I;16"):
         values = pixels(source).astype(np.int64)
@@ -87,6 +88,10 @@ def expected_pixels(
             )
             return pixels(converted)
         return pixels(source.convert("RGB"))
+    keeps_key = output_format == "PNG" or "transparency" not in source.info
+    if output_mode == mode and keeps_key:
+        # The mode is kept, and in PNG a transparent colour key with it.
+        return pixels(source)
     has_alpha = mode in ("LA", "RGBA") or "transparency" in source.info
     if has_alpha and output_mode in ("L", "RGB"):
         gray = output_mode == "L"
@@ -212,7 +217,9 @@ def test_odd_corpus_converted(tmp_path, output_format):
         source = upright_source(ODD / Path(image["source"]).name)
         for crop in image["crops"]:
             region = source.crop(crop_box(crop))
-            expected = expected_pixels(region, image["output_mode"])
+            expected = expected_pixels(
+                region, image["output_mode"], image["output_format"]
+            )
             assert_crop_matches(dst / crop["path"], expected, image["output_format"])
             assert_no_exif(dst / crop["path"])
 
@@ -237,6 +244,8 @@ GENERATED = {
     "RGBA": ["png", "webp", "tif"],
     "L": ["png", "jpg", "bmp", "tif"],
     "LA": ["png", "tif"],
+    "L+transparency": ["png"],
+    "RGB+transparency": ["png"],
     "1": ["png", "bmp", "tif"],
     "P": ["png", "gif", "bmp"],
     "P+transparency": ["png", "gif"],
@@ -307,12 +316,23 @@ def test_generated_kinds(tmp_path, output_format):
             crop_path = dst / crop["path"]
             region = decoded.crop(crop_box(crop))
             expected = expected_pixels(
-                region, image["output_mode"], icc_profile=icc_profile
+                region,
+                image["output_mode"],
+                image["output_format"],
+                icc_profile=icc_profile,
             )
             if image["output_format"] != "WEBP":
                 assert open_crop(crop_path).mode == image["output_mode"], source
             assert_crop_matches(crop_path, expected, image["output_format"], 1.5)
             assert_no_exif(crop_path)
+            keeps_key = image["output_format"] == "PNG"
+            if (
+                keeps_key
+                and image["output_mode"] == decoded.mode
+                and "transparency" in decoded.info
+            ):
+                crop_key = open_crop(crop_path).info["transparency"]
+                assert crop_key == decoded.info["transparency"], source
             if icc_profile and image["output_mode"] == "RGB":
                 assert open_crop(crop_path).info["icc_profile"][16:20] == b"RGB "
 
@@ -337,7 +357,7 @@ def test_generated_same_format_choices(tmp_path):
     assert choices["LA/LA.tif"] == ("PNG", "LA")
 
 
-def test_generated_sixteen_bit_to_jpeg_not_clipped(tmp_path):
+def test_generated_sixteen_bit_kept_in_png(tmp_path):
     (tmp_path / "src" / "scans").mkdir(parents=True)
     source = make_image("I;16", 40, 32)
     (tmp_path / "src" / "scans" / "scan.tif").write_bytes(encode(source, "TIFF"))
@@ -538,16 +558,9 @@ def test_small_skip_default(tmp_path):
 
 def test_small_error(tmp_path):
     small_tree(tmp_path / "src")
-    result, manifest = run_expand(
-        tmp_path / "src",
-        tmp_path / "dst",
-        "--size",
-        "16",
-        "--n",
-        "1",
-        "--small",
-        "error",
-    )
+    options = ["--size", "16", "--n", "1", "--small", "error"]
+    result, manifest = run_expand(tmp_path / "src", tmp_path / "dst", *options)
+
     assert result.exit_code == 1
     assert failures(manifest)["small/wide.png"] == (
         "image is 30x10, smaller than the 16x16 crop; "
@@ -559,18 +572,9 @@ def test_small_error(tmp_path):
 def test_small_pad(tmp_path):
     small_tree(tmp_path / "src")
     dst = tmp_path / "dst"
-    result, manifest = run_expand(
-        tmp_path / "src",
-        dst,
-        "--size",
-        "16",
-        "--n",
-        "5",
-        "--small",
-        "pad",
-        "--background",
-        "#102030",
-    )
+    options = ["--size", "16", "--n", "5", "--small", "pad", "--background", "#102030"]
+    result, manifest = run_expand(tmp_path / "src", dst, *options)
+
     assert result.exit_code == 0
     wide = by_source(manifest)["small/wide.png"]
     assert (wide["width"], wide["height"]) == (30, 16)
@@ -616,24 +620,17 @@ def test_resize_records_sizes(tmp_path):
     )
     (folder / "flat.png").write_bytes(encode(source, "PNG"))
     dst = tmp_path / "dst"
-    result, manifest = run_expand(
-        tmp_path / "src",
-        dst,
-        "--size",
-        "64",
-        "--n",
-        "3",
-        "--resize",
-        "100",
-        "--format",
-        "png",
-    )
+    options = ["--size", "64", "--n", "3", "--resize", "100", "--format", "png"]
+    result, manifest = run_expand(tmp_path / "src", dst, *options)
+
     assert result.exit_code == 0
+    assert manifest["params"]["resize"] == 100
     turned = by_source(manifest)["photos/turned.jpg"]
     assert (turned["original_width"], turned["original_height"]) == (600, 800)
     assert (turned["resized_width"], turned["resized_height"]) == (100, 133)
     assert (turned["width"], turned["height"]) == (100, 133)
     assert turned["draft_scale"] == 4
+
     flat = by_source(manifest)["photos/flat.png"]
     assert (flat["width"], flat["height"]) == (133, 100)
     assert "draft_scale" not in flat
@@ -641,7 +638,6 @@ def test_resize_records_sizes(tmp_path):
     for crop in flat["crops"]:
         expected = pixels(resized.crop(crop_box(crop)))
         assert np.array_equal(pixels(open_crop(dst / crop["path"])), expected)
-    assert manifest["params"]["resize"] == 100
 
 
 def test_keep_exif(tmp_path):
@@ -661,6 +657,25 @@ def test_keep_exif(tmp_path):
     turned = open_crop(dst / images["odd/hopper_orientation_6.jpg"]["crops"][0]["path"])
     assert ExifTags.Base.Orientation not in turned.getexif()
     assert manifest["params"]["keep_exif"] is True
+
+
+def test_keep_exif_corrupt_block(tmp_path):
+    folder = tmp_path / "src" / "photos"
+    folder.mkdir(parents=True)
+    # IFD0 claims five entries but contains one: Orientation 6, which applies.
+    exif = b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\x00\x05\x01\x12\x00\x03"
+    exif += b"\x00\x00\x00\x01\x00\x06\x00\x00"
+    (folder / "a.jpg").write_bytes(encode(rgb_image(30, 20), "JPEG", exif=exif))
+    dst = tmp_path / "dst"
+    result, manifest = run_expand(
+        tmp_path / "src", dst, "--size", "8", "--n", "2", "--keep-exif"
+    )
+    image = manifest["images"][0]
+    assert result.exit_code == 0
+    assert image["exif"] == "not copied: corrupt EXIF"
+    assert (image["width"], image["height"]) == (20, 30)
+    for crop in image["crops"]:
+        assert_no_exif(dst / crop["path"])
 
 
 def test_default_copies_no_gps(tmp_path):
