@@ -19,9 +19,10 @@ from cropaug.errors import ImageError
 if TYPE_CHECKING:
     from cropaug.imaging import DecodedImage
 
-# Output format that `--format same` writes for each source format. Formats that torchvision's
-# ImageFolder and Keras' image_dataset_from_directory both read are kept; GIF,
-# TIFF and WebP become PNG, which is lossless and stores every mode they store.
+# Output format that `--format same` writes for each source format. Formats
+# that torchvision's ImageFolder and Keras' image_dataset_from_directory both
+# read are kept. GIF, TIFF and WebP become PNG, which is lossless and stores
+# every mode they store.
 SAME_FORMAT = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "BMP": "BMP"}
 
 # Modes each output format stores as they are. BMP has no RGBA here because
