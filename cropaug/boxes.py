@@ -9,11 +9,11 @@ its crops again.
 """
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PIL import Image
 
-from cropaug.imaging import PreparedImage
+from cropaug.conversion import PreparedImage
 
 # Resampling filters by the names the CLI and the manifest use. Since Pillow
 # 2.7, resize() computes each output pixel from every input pixel under the
@@ -57,7 +57,13 @@ def apply_box(
     images of mode "1" and "P" with nearest neighbour, whatever the value of
     `resample`, so `prepare_for_resampling` converts them first.
     """
-    region = image.crop(box.bounds)
+    return finish_box(image.crop(box.bounds), box, size, resample)
+
+
+def finish_box(
+    region: Image.Image, box: Box, size: tuple[int, int], resample: str
+) -> Image.Image:
+    """Resize the region cut at `box` to `size` when it differs, then mirror it."""
     if region.size != tuple(size):
         region = region.resize(size, RESAMPLING[resample])
     if box.flipped:
@@ -95,12 +101,7 @@ def prepare_for_resampling(prepared: PreparedImage, resample: str) -> PreparedIm
         converted = image.convert(target)
     step = f"{image.mode} converted to {target} for {resample} resampling"
     conversion = f"{prepared.conversion}; {step}" if prepared.conversion else step
-    return PreparedImage(
-        image=converted,
-        format=prepared.format,
-        icc_profile=prepared.icc_profile,
-        conversion=conversion,
-    )
+    return replace(prepared, image=converted, conversion=conversion)
 
 
 def crop_record(box: Box, path: str) -> dict:

@@ -132,7 +132,10 @@ def cli():
     type=click.Choice(["same", "jpeg", "png", "webp"], case_sensitive=False),
     default="same",
     show_default=True,
-    help="Output format; 'same' keeps JPEG, PNG and BMP and writes PNG for the rest.",
+    help=(
+        "Output format; 'same' keeps JPEG, PNG and BMP (PNG for a BMP with alpha) "
+        "and writes PNG for the rest."
+    ),
 )
 @click.option(
     "--quality",
@@ -155,8 +158,8 @@ def cli():
     default="white",
     show_default=True,
     help=(
-        "Colour under transparent pixels when the output has no alpha: a name, "
-        "#rrggbb or r,g,b."
+        "Colour under transparent pixels when the output has no alpha, and of "
+        "the border added by --small pad: a name, #rrggbb or r,g,b."
     ),
 )
 @click.option(
@@ -165,6 +168,32 @@ def cli():
     help=(
         "Fail images with more pixels than this, before decoding "
         "[default: Pillow's limit, 178956970]."
+    ),
+)
+@click.option(
+    "--small",
+    type=click.Choice(["skip", "pad", "upscale", "error"]),
+    default="skip",
+    show_default=True,
+    help=(
+        "Images smaller than the crop: skip them, pad them with --background, "
+        "upscale them (Lanczos) until the crop fits, or fail them."
+    ),
+)
+@click.option(
+    "--resize",
+    type=click.IntRange(min=1),
+    help=(
+        "Resize every image (Lanczos) so its shorter side is this many pixels "
+        "before cropping."
+    ),
+)
+@click.option(
+    "--keep-exif",
+    is_flag=True,
+    help=(
+        "Copy EXIF (GPS and serial numbers included) into the crops, without "
+        "the Orientation tag [default: copy none]."
     ),
 )
 @click.option(
@@ -274,6 +303,9 @@ def expand(
     lossless,
     background,
     max_pixels,
+    small,
+    resize,
+    keep_exif,
     follow_symlinks,
     overwrite,
     mode,
@@ -328,6 +360,9 @@ def expand(
             min_shift=min_shift,
             masks=mask_root,
             mask_out=mask_out,
+            small=small,
+            resize=resize,
+            keep_exif=keep_exif,
         )
     except InvalidParameterError as error:
         raise click.UsageError(str(error)) from None

@@ -1,4 +1,4 @@
-"""Crop one source image: decode it once, draw its boxes, write every crop."""
+"""Crop one source image: decode it once, draw its corners, write every crop."""
 
 import hashlib
 from dataclasses import dataclass
@@ -6,27 +6,28 @@ from pathlib import Path
 
 from cropaug.boxes import (
     Box,
-    apply_box,
     crop_record,
+    finish_box,
     needs_resampling,
     prepare_for_resampling,
 )
+from cropaug.conversion import PreparedImage, output_format_for, prepare_image
+from cropaug.encoding import EXTENSIONS, SUBSAMPLING, encode_crop, exif_for_crop
 from cropaug.errors import ImageError
 from cropaug.files import OutputWriteError, write_atomic
-from cropaug.imaging import (
-    EXTENSIONS,
-    SUBSAMPLING,
-    DecodedImage,
-    PreparedImage,
-    decode_image,
-    encode_crop,
-    output_format_for,
-    prepare_image,
-)
-from cropaug.masks import load_mask, write_mask_crops
+from cropaug.imaging import DecodedImage, decode_opened, open_image
+from cropaug.masks import fit_mask, load_mask, write_mask_crops
 from cropaug.modes import FIXED_SIZE_MODES, plan_boxes
 from cropaug.naming import crop_name, index_width
-from cropaug.sampling import count_positions, image_rng
+from cropaug.sampling import image_rng
+from cropaug.sizing import (
+    SizePlan,
+    SmallImageError,
+    crop_upright,
+    describe_small,
+    fit_image,
+    plan_size,
+)
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,12 @@ class CropSettings:
     lossless: bool
     background: tuple[int, int, int]
     max_pixels: int
+    # What to do with an image smaller than the crop: skip, pad, upscale, error.
+    small: str = "skip"
+    # Shorter side in pixels that every image is resized to first, or None.
+    resize: int | None = None
+    # Copy the source's EXIF into the crops (without Orientation).
+    keep_exif: bool = False
     # How boxes are drawn: one of modes.MODES.
     mode: str = "random"
     # Resized mode: area fraction and aspect-ratio (width / height) ranges.
@@ -83,42 +90,37 @@ def crop_source(src: Path, dst: Path, job: CropJob, settings: CropSettings) -> d
         OutputWriteError: when DST cannot be written, which stops the run.
     """
     try:
-        decoded, sha256 = load_source(src / job.source, settings)
+        decoded, plan, sha256 = load_source(src / job.source, settings)
+    except SmallImageError as error:
+        if error.policy == "skip":
+            return {"status": "skipped", "source": job.source, "reason": str(error)}
+        return _failed(job, str(error))
     except ImageError as error:
         return _failed(job, str(error))
 
-    width, height = decoded.image.size
-    positions = count_positions(
-        width, height, settings.crop_width, settings.crop_height
-    )
-    if positions == 0 and settings.mode in FIXED_SIZE_MODES:
-        reason = (
-            f"image is {width}x{height}, smaller than the "
-            f"{settings.crop_width}x{settings.crop_height} crop"
-        )
-        return {"status": "skipped", "source": job.source, "reason": reason}
-
+    width, height = plan.size
     mask = None
     if settings.mask_root is not None:
         try:
             mask = load_mask(
-                settings.mask_root, job.source, (width, height), settings.max_pixels
+                settings.mask_root, job.source, plan.original, settings.max_pixels
             )
         except ImageError as error:
             return _failed(job, str(error))
+        mask = fit_mask(mask, plan)
 
     rng = image_rng(settings.seed, job.source)
-    plan = plan_boxes(rng, settings, width, height)
-    output_format = output_format_for(decoded.format, settings.format)
+    boxes = plan_boxes(rng, settings, width, height)
+    output_format = output_format_for(decoded.format, settings.format, decoded.mode)
     extension = EXTENSIONS[output_format]
     digits = index_width(settings.n)
     paths = [
         crop_name(job.output_stem, index, digits, extension)
-        for index in range(len(plan.boxes))
+        for index in range(len(boxes.boxes))
     ]
 
     try:
-        prepared = write_crops(dst, decoded, settings, plan.boxes, paths)
+        prepared = write_crops(dst, decoded, settings, boxes.boxes, paths, plan)
     except ImageError as error:
         return _failed(job, str(error))
     mask_paths = None
@@ -126,7 +128,7 @@ def crop_source(src: Path, dst: Path, job: CropJob, settings: CropSettings) -> d
         assert settings.mask_out is not None
         try:
             mask_paths = write_mask_crops(
-                settings.mask_out, mask, plan.boxes, paths, _output_size(settings)
+                settings.mask_out, mask, boxes.boxes, paths, _output_size(settings)
             )
         except OutputWriteError:
             _remove_all([dst / path for path in paths])
@@ -150,16 +152,19 @@ def crop_source(src: Path, dst: Path, job: CropJob, settings: CropSettings) -> d
         image["frames"] = decoded.frames
     if prepared.conversion:
         image["conversion"] = prepared.conversion
-    if plan.positions is not None:
-        image["positions"] = plan.positions
-    if len(plan.boxes) < settings.n and settings.mode != "grid":
+    image.update(_size_fields(plan, decoded, settings))
+    if settings.keep_exif and decoded.exif:
+        image["exif"] = _exif_outcome(prepared)
+    if boxes.positions is not None:
+        image["positions"] = boxes.positions
+    if len(boxes.boxes) < settings.n and settings.mode != "grid":
         image["requested"] = settings.n
     if mask is not None:
         image["mask_source"] = mask.source
         image["mask_sha256"] = mask.sha256
         image["mask_mode"] = mask.image.mode
     crops = [
-        crop_record(box, path) for box, path in zip(plan.boxes, paths, strict=True)
+        crop_record(box, path) for box, path in zip(boxes.boxes, paths, strict=True)
     ]
     if mask_paths is not None:
         for crop, mask_path in zip(crops, mask_paths, strict=True):
@@ -168,10 +173,17 @@ def crop_source(src: Path, dst: Path, job: CropJob, settings: CropSettings) -> d
     return {"status": "cropped", "source": job.source, "image": image}
 
 
-def load_source(path: Path, settings: CropSettings) -> tuple[DecodedImage, str]:
-    """Read a source file once and return its upright decode and SHA-256.
+def load_source(
+    path: Path, settings: CropSettings
+) -> tuple[DecodedImage, SizePlan, str]:
+    """Read a source file once; return its decode, its size plan and its SHA-256.
+
+    The size plan is made from the header, so an image that is too small is
+    rejected before its pixels are decoded.
 
     Raises:
+        SmallImageError: when the image is smaller than the crop and
+            --small is skip or error.
         ImageError: when the file cannot be read or decoded.
     """
     try:
@@ -179,7 +191,16 @@ def load_source(path: Path, settings: CropSettings) -> tuple[DecodedImage, str]:
     except OSError as error:
         raise ImageError(f"cannot read: {error.strerror or error}") from None
     sha256 = hashlib.sha256(data).hexdigest()
-    return decode_image(data, settings.max_pixels), sha256
+
+    opened = open_image(data, settings.max_pixels)
+    plan = plan_size(
+        opened.size, _fitting_size(settings), settings.resize, settings.small
+    )
+    if plan.small in ("skip", "error"):
+        reason = describe_small(plan, _output_size(settings), settings.resize)
+        raise SmallImageError(reason, plan.small)
+    decoded = decode_opened(opened, plan.scaled_size)
+    return decoded, plan, sha256
 
 
 def write_crops(
@@ -188,15 +209,18 @@ def write_crops(
     settings: CropSettings,
     boxes: list[Box] | list[tuple[int, int]],
     paths: list[str],
+    plan: SizePlan | None = None,
 ) -> PreparedImage:
     """Encode the crop of each box and write it atomically to its path under DST.
 
-    Each box is a `Box`, or an (x, y) corner of a crop-size box. Every crop
-    is resized to the crop size with `settings.resample` when its box has
-    another size, then mirrored when the box is flipped.
+    Each box is a `Box`, or an (x, y) corner of a crop-size box, in the image
+    after `plan` (resize, small-image policy). Every crop is resized to the
+    crop size with `settings.resample` when its box has another size, then
+    mirrored when the box is flipped.
 
     Returns the prepared image, whose mode and conversion the manifest records.
     When any crop fails to encode, the crops already written are removed.
+    `plan` is the size plan from `load_source`, made again when omitted.
 
     Raises:
         ImageError: when the image cannot be converted or encoded.
@@ -206,10 +230,19 @@ def write_crops(
     boxes = [
         box if isinstance(box, Box) else Box(box[0], box[1], *size) for box in boxes
     ]
-    output_format = output_format_for(decoded.format, settings.format)
+    output_format = output_format_for(decoded.format, settings.format, decoded.mode)
     prepared = prepare_image(decoded, output_format, settings.background)
+    if plan is None:
+        plan = plan_size(
+            decoded.size, _fitting_size(settings), settings.resize, settings.small
+        )
+    prepared = fit_image(prepared, plan, decoded.draft_box, settings.background)
     if needs_resampling(boxes, size):
         prepared = prepare_for_resampling(prepared, settings.resample)
+    if settings.keep_exif and decoded.exif:
+        prepared.exif = exif_for_crop(
+            decoded.exif, settings.crop_width, settings.crop_height
+        )
     subsampling = _jpeg_subsampling(settings.subsampling, decoded.jpeg_subsampling)
 
     folders = {(dst / path).parent for path in paths}
@@ -222,8 +255,9 @@ def write_crops(
     written = []
     try:
         for path, box in zip(paths, boxes, strict=True):
+            region = crop_upright(prepared.image, prepared.orientation, box.bounds)
             encoded = encode_crop(
-                apply_box(prepared.image, box, size, settings.resample),
+                finish_box(region, box, size, settings.resample),
                 prepared,
                 settings.quality,
                 subsampling,
@@ -245,12 +279,46 @@ def _output_size(settings: CropSettings) -> tuple[int, int]:
     return settings.crop_width, settings.crop_height
 
 
+def _fitting_size(settings: CropSettings) -> tuple[int, int]:
+    """Return the size an image must reach to be cropped without a small policy.
+
+    Fixed-size modes need room for the crop; resized mode cuts smaller boxes
+    and scales them up, so any image of at least one pixel will do.
+    """
+    if settings.mode in FIXED_SIZE_MODES:
+        return _output_size(settings)
+    return 1, 1
+
+
 def _jpeg_subsampling(
     requested: str | None, source_subsampling: int | None
 ) -> int | None:
     if requested is not None:
         return SUBSAMPLING[requested]
     return source_subsampling
+
+
+def _size_fields(plan: SizePlan, decoded: DecodedImage, settings: CropSettings):
+    """Return the manifest fields that record how the image was sized for cropping."""
+    fields: dict = {}
+    if settings.resize is not None or plan.small is not None:
+        fields["original_width"], fields["original_height"] = plan.original
+    if plan.resized is not None:
+        fields["resized_width"], fields["resized_height"] = plan.resized
+    if decoded.draft_scale > 1:
+        fields["draft_scale"] = decoded.draft_scale
+    if plan.small is not None:
+        fields["small"] = plan.small
+    if plan.small == "pad":
+        fields["pad_x"], fields["pad_y"] = plan.pad_offset
+    return fields
+
+
+def _exif_outcome(prepared: PreparedImage) -> str:
+    """Return what --keep-exif did with a source that has EXIF, for the manifest."""
+    if prepared.exif:
+        return "copied"
+    return "not copied: corrupt EXIF"
 
 
 def _failed(job: CropJob, error: str) -> dict:

@@ -25,6 +25,7 @@ from cropaug.modes import describe_shortfall, resolve_count, validate_mode_setti
 from cropaug.naming import plan_output_stems
 from cropaug.pool import run_jobs
 from cropaug.progress import PROGRESS_NAME, ProgressLog, read_progress
+from cropaug.sizing import SMALL_POLICIES
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +81,9 @@ def expand(
     min_shift: int = 2,
     masks: str | os.PathLike | None = None,
     mask_out: str | os.PathLike | None = None,
+    small: str = "skip",
+    resize: int | None = None,
+    keep_exif: bool = False,
 ) -> ExpandSummary:
     """Write `n` distinct random crops of every image under SRC into DST.
 
@@ -96,7 +100,7 @@ def expand(
         subsampling: JPEG chroma subsampling ("4:4:4", "4:2:2", "4:2:0");
             None keeps a JPEG source's own and uses 4:2:0 otherwise.
         background: colour that transparent pixels are composited over when
-            the output format has no alpha.
+            the output format has no alpha, and of the border --small pad adds.
         max_pixels: larger images fail before they are decoded; defaults to
             the size at which Pillow stops decoding.
         overwrite: replace the outputs of an earlier cropaug run in DST.
@@ -115,6 +119,14 @@ def expand(
         masks: a tree mirroring SRC with one label mask per image, cropped
             alongside it into `mask_out` (default: DST's sibling named
             after it with "_masks" appended).
+
+        small: what to do with an image smaller than the crop: "skip" it,
+            "pad" it to the crop size with `background`, "upscale" it until
+            the crop fits, or fail it with "error".
+        resize: resize every image so its shorter side has this many pixels
+            before cropping (Lanczos); the boxes refer to the resized image.
+        keep_exif: copy each source's EXIF into its crops, without the
+            Orientation tag and with the size tags set to the crop size.
 
     Returns:
         The run's summary. Sources that failed are listed in it and in the
@@ -150,6 +162,9 @@ def expand(
         min_shift=min_shift,
         mask_root=Path(masks) if masks is not None else None,
         mask_out=resolve_mask_out(masks, mask_out, dst),
+        small=small,
+        resize=resize,
+        keep_exif=keep_exif,
     )
     _validate(settings, workers)
     workers = workers or os.cpu_count() or 1
@@ -231,6 +246,9 @@ def settings_to_params(settings: CropSettings, dst: Path | None = None) -> dict:
         "min_shift": settings.min_shift,
         "masks": settings.mask_root is not None,
         "mask_out": mask_out,
+        "small": settings.small,
+        "resize": settings.resize,
+        "keep_exif": settings.keep_exif,
     }
 
 
@@ -329,6 +347,12 @@ def _validate(settings: CropSettings, workers: int | None) -> None:
         raise InvalidParameterError(
             f"max_pixels must be at least 1, not {settings.max_pixels}"
         )
+    if settings.small not in SMALL_POLICIES:
+        raise InvalidParameterError(
+            f"small must be one of {', '.join(SMALL_POLICIES)}, not {settings.small!r}"
+        )
+    if settings.resize is not None and settings.resize < 1:
+        raise InvalidParameterError(f"resize must be at least 1, not {settings.resize}")
     validate_mode_settings(settings)
 
 

@@ -1,51 +1,98 @@
-"""Decode source images, convert them for an output format, and encode crops."""
+"""Decode source images: header checks, first frame, EXIF orientation, JPEG draft.
+
+Decoding takes two steps, so that the caller can plan a resize from the
+header alone. `open_image` reads the header and rejects oversized or
+unreadable files. `decode_opened` then decodes the first frame, at a reduced
+JPEG scale when the planned size allows it. PNG is the exception: Pillow
+reaches an eXIf chunk stored after the pixel data only by decoding them, so
+`open_image` decodes a PNG to read its orientation (after the size check).
+
+The decoded image keeps the orientation it is stored in. Its `orientation`
+names the EXIF transposition that turns it upright, and `cropaug.sizing`
+applies it to each crop or before a resize, which saves a full-size copy.
+"""
 
 import io
+import logging
 import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import numpy as np
-from PIL import Image, ImageCms, JpegImagePlugin, UnidentifiedImageError
+from PIL import Image, JpegImagePlugin, UnidentifiedImageError
 
+from cropaug.conversion import (
+    SAME_FORMAT,
+    PreparedImage,
+    output_format_for,
+    parse_color,
+    prepare_image,
+)
+from cropaug.encoding import EXTENSIONS, SUBSAMPLING, encode_crop
 from cropaug.errors import ImageError
 
-# Output format names as Pillow spells them, with the extension cropaug writes.
-EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "BMP": ".bmp"}
+# Conversion and encoding were part of this module, so their public names stay
+# importable from here.
+__all__ = [
+    "EXTENSIONS",
+    "SAME_FORMAT",
+    "SUBSAMPLING",
+    "DecodedImage",
+    "OpenedImage",
+    "PreparedImage",
+    "decode_image",
+    "decode_opened",
+    "encode_crop",
+    "open_image",
+    "output_format_for",
+    "parse_color",
+    "prepare_image",
+]
 
-# What `--format same` writes for each source format. Formats that torchvision's
-# ImageFolder and Keras' image_dataset_from_directory both read are kept; GIF,
-# TIFF and WebP become PNG, which is lossless and holds every mode they hold.
-SAME_FORMAT = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "BMP": "BMP"}
+logger = logging.getLogger(__name__)
 
-# Modes each output format stores as they are.
-_STORABLE_MODES = {
-    "JPEG": {"L", "RGB", "CMYK"},
-    "PNG": {"1", "L", "LA", "P", "RGB", "RGBA", "I;16"},
-    "WEBP": {"RGB", "RGBA"},
-    "BMP": {"1", "L", "P", "RGB", "RGBA"},
-}
+ORIENTATION_TAG = 0x0112
 
-_SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N"}
+# EXIF orientations 5 to 8 store the image rotated by a quarter turn, so the
+# upright image has width and height swapped.
+_QUARTER_TURN_ORIENTATIONS = frozenset({5, 6, 7, 8})
 
-# Chroma subsampling as Pillow's JPEG encoder numbers it.
-SUBSAMPLING = {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2}
+# Leading bytes of the formats cropaug reads, used to name the format of a
+# file that Pillow cannot identify.
+_SIGNATURES = (
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"BM", "BMP"),
+)
 
-_ORIENTATION_TAG = 0x0112
-_TRANSPOSE_FOR_ORIENTATION = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
+# Formats whose decoder can scale the image down by 2, 4 or 8 while decoding.
+_DRAFT_FORMATS = frozenset({"JPEG", "MPO"})
+
+
+@dataclass
+class OpenedImage:
+    """A source whose header passed the checks, with its pixels not decoded yet."""
+
+    image: Image.Image
+    format: str
+    frames: int
+    # EXIF orientation from 1 to 8, and 1 when the file has none.
+    orientation: int
+    # Width and height of the upright image at full resolution.
+    size: tuple[int, int]
 
 
 @dataclass
 class DecodedImage:
-    """A decoded first frame, turned upright, with what the crops need to keep."""
+    """The decoded first frame of a source, with what the crops need to keep.
+
+    `image` is stored as in the file (not turned upright) and, after a JPEG
+    draft decode, at 1/`draft_scale` of the full resolution.
+    """
 
     image: Image.Image
     format: str
@@ -54,21 +101,30 @@ class DecodedImage:
     icc_profile: bytes | None
     # Pillow's number for the source's chroma subsampling; None unless JPEG.
     jpeg_subsampling: int | None
+    orientation: int = 1
+    # Width and height of the upright image at full resolution.
+    size: tuple[int, int] = (0, 0)
+    # 1, or 2, 4 or 8 when the JPEG decoder scaled the image down.
+    draft_scale: int = 1
+    # The region of `image` that covers the full-resolution source, as Pillow's
+    # draft() returns it: (0, 0, width / scale, height / scale) in stored
+    # orientation. Only the right and bottom edges differ from the image size,
+    # by less than a pixel, when the size is not a multiple of the scale.
+    draft_box: tuple[float, float, float, float] | None = None
+    # The source's EXIF block (b"Exif\0\0" + TIFF data), or None.
+    exif: bytes | None = None
+
+    def __post_init__(self) -> None:
+        # A decode built without `size` takes it from the image itself.
+        if self.size == (0, 0):
+            self.size = upright_size(self.image.size, self.orientation)
 
 
-@dataclass
-class PreparedImage:
-    """An upright image in a mode its output format stores, ready to crop."""
+def open_image(data: bytes, max_pixels: int) -> OpenedImage:
+    """Read the header of an encoded image and check it before any decoding.
 
-    image: Image.Image
-    format: str
-    icc_profile: bytes | None
-    # Plain-words description of the conversion applied, or None.
-    conversion: str | None
-
-
-def decode_image(data: bytes, max_pixels: int) -> DecodedImage:
-    """Decode the first frame of an encoded image and apply its EXIF orientation.
+    Counting frames reads every frame's header but decodes none of them. A
+    PNG's pixels are decoded, because its EXIF block may follow them.
 
     Raises:
         ImageError: with a short plain reason for an empty, truncated,
@@ -76,275 +132,216 @@ def decode_image(data: bytes, max_pixels: int) -> DecodedImage:
     """
     if not data:
         raise ImageError("empty file")
+    signature_format = _format_from_signature(data)
+    if signature_format == "WEBP" and _riff_is_truncated(data):
+        raise ImageError("truncated WEBP data")
 
-    with _pixel_limit_lifted():
+    with quiet_pillow():
         try:
             image = Image.open(io.BytesIO(data))
         except UnidentifiedImageError:
+            if signature_format:
+                raise ImageError(
+                    f"truncated or corrupt {signature_format} header"
+                ) from None
             raise ImageError("not an image") from None
-        except (OSError, SyntaxError, ValueError) as error:
-            raise ImageError(f"unreadable image header ({error})") from None
+        except Exception as error:
+            # Pillow's format parsers raise many exception types on malformed
+            # input (struct.error, TypeError, IndexError and more). Each one
+            # means that this file is unreadable, not that the run should stop.
+            raise ImageError(
+                _describe_header_error(signature_format or "image", error)
+            ) from None
 
+        format_name = image.format or signature_format or "unknown"
         width, height = image.size
         if width * height > max_pixels:
             raise ImageError(
                 f"image is {width * height} pixels, above --max-pixels ({max_pixels})"
             )
 
-        format_name = image.format or "unknown"
         try:
             frames = getattr(image, "n_frames", 1)
             image.seek(0)
+        except Exception as error:
+            raise ImageError(
+                f"truncated or corrupt {format_name} data after the first frame "
+                f"({_describe(error)})"
+            ) from None
+        try:
+            orientation = _read_orientation(image)
+        except Exception as error:
+            raise ImageError(_describe_decode_error(format_name, error)) from None
+
+    return OpenedImage(
+        image=image,
+        format=format_name,
+        frames=frames,
+        orientation=orientation,
+        size=upright_size((width, height), orientation),
+    )
+
+
+def decode_opened(
+    opened: OpenedImage, target_size: tuple[int, int] | None = None
+) -> DecodedImage:
+    """Decode the first frame of an opened image.
+
+    When the source is a JPEG and `target_size` (upright width and height) is
+    at most half the full size on both sides, the decoder scales the image
+    down in its inverse DCT. It picks the largest of 2, 4 and 8 that keeps
+    both sides at or above the target. The caller must then resample to the
+    target through `draft_box`.
+
+    Raises:
+        ImageError: with a short plain reason when the pixel data is
+            truncated or corrupt.
+    """
+    image = opened.image
+    format_name = opened.format
+    draft_scale = 1
+    draft_box = None
+
+    with quiet_pillow():
+        try:
+            if target_size is not None and format_name in _DRAFT_FORMATS:
+                draft_scale, draft_box = _draft(image, target_size, opened)
             image.load()
-        except (OSError, SyntaxError, ValueError, EOFError) as error:
+        except MemoryError:
+            width, height = opened.size
+            raise ImageError(
+                f"not enough memory to decode a {width}x{height} image; "
+                "use fewer --workers or a lower --max-pixels"
+            ) from None
+        except Exception as error:
+            # As in open_image, any exception from a decoder on this file's
+            # bytes makes this one source unreadable.
             raise ImageError(_describe_decode_error(format_name, error)) from None
 
     subsampling = None
-    if format_name in ("JPEG", "MPO"):
+    if format_name in _DRAFT_FORMATS:
         subsampling = JpegImagePlugin.get_sampling(image)
         if subsampling < 0:
             subsampling = None
 
-    orientation = image.getexif().get(_ORIENTATION_TAG)
-    icc_profile = image.info.get("icc_profile") or None
-    upright = image
-    if orientation in _TRANSPOSE_FOR_ORIENTATION:
-        upright = image.transpose(_TRANSPOSE_FOR_ORIENTATION[orientation])
-        # transpose() drops `info`, which holds the palette transparency.
-        upright.info = dict(image.info)
+    exif = image.info.get("exif")
+    if exif is not None and not exif.startswith(b"Exif\x00\x00"):
+        # WebP stores the TIFF data without the APP1 prefix.
+        exif = b"Exif\x00\x00" + exif
 
     return DecodedImage(
-        image=upright,
+        image=image,
         format=format_name,
         mode=image.mode,
-        frames=frames,
-        icc_profile=icc_profile,
+        frames=opened.frames,
+        icc_profile=image.info.get("icc_profile") or None,
         jpeg_subsampling=subsampling,
+        orientation=opened.orientation,
+        size=opened.size,
+        draft_scale=draft_scale,
+        draft_box=draft_box,
+        exif=exif or None,
     )
 
 
-def output_format_for(source_format: str, requested: str) -> str:
-    """Return the Pillow format name crops are written in."""
-    if requested != "same":
-        return requested.upper()
-    return SAME_FORMAT.get(source_format, "PNG")
+def decode_image(data: bytes, max_pixels: int) -> DecodedImage:
+    """Decode the first frame of an encoded image at full resolution.
 
-
-def prepare_image(
-    decoded: DecodedImage, output_format: str, background: tuple[int, int, int]
-) -> PreparedImage:
-    """Convert the whole image once into a mode the output format stores.
-
-    Alpha is composited over `background`; CMYK becomes RGB through its ICC
-    profile when it has one; 16-bit data is scaled to 8 bits. The ICC profile
-    is kept only when its colour space still matches the pixels.
+    Raises:
+        ImageError: with a short plain reason for an empty, truncated,
+            unrecognised or oversized file.
     """
-    image = decoded.image
-    storable = _STORABLE_MODES[output_format]
-    steps = []
-
-    if image.mode in _SIXTEEN_BIT_MODES or image.mode == "I":
-        image, step = _normalise_wide_gray(image, keep_16_bit="I;16" in storable)
-        if step:
-            steps.append(step)
-    if image.mode == "F":
-        raise ImageError("32-bit floating-point pixels are not supported")
-
-    if image.mode not in storable:
-        image, step = _convert_mode(image, storable, background, decoded.icc_profile)
-        steps.append(step)
-
-    icc_profile = decoded.icc_profile
-    if steps and "ICC profile" in steps[-1]:
-        icc_profile = _srgb_profile()
-    elif icc_profile and not _profile_matches(icc_profile, image.mode):
-        steps.append("ICC profile dropped because it no longer matches the pixels")
-        icc_profile = None
-
-    return PreparedImage(
-        image=image,
-        format=output_format,
-        icc_profile=icc_profile,
-        conversion="; ".join(steps) or None,
-    )
+    return decode_opened(open_image(data, max_pixels))
 
 
-def encode_crop(
-    image: Image.Image,
-    prepared: PreparedImage,
-    quality: int,
-    subsampling: int | None,
-    lossless: bool,
-) -> bytes:
-    """Encode one crop in the prepared format, with its ICC profile and no EXIF."""
-    options: dict = {}
-    if prepared.icc_profile:
-        options["icc_profile"] = prepared.icc_profile
-    if prepared.format == "JPEG":
-        options["quality"] = quality
-        if subsampling is not None and image.mode != "L":
-            options["subsampling"] = subsampling
-    elif prepared.format == "WEBP":
-        options["quality"] = quality
-        options["lossless"] = lossless
-        # Keep the colour of fully transparent pixels, so lossless is exact.
-        options["exact"] = lossless
-    elif prepared.format == "PNG" and "transparency" in prepared.image.info:
-        options["transparency"] = prepared.image.info["transparency"]
-
-    buffer = io.BytesIO()
-    image.save(buffer, prepared.format, **options)
-    return buffer.getvalue()
-
-
-def parse_color(text: str) -> tuple[int, int, int]:
-    """Parse a colour name, `#rrggbb` or `r,g,b` into an RGB triple."""
-    from PIL import ImageColor
-
-    if "," in text:
-        parts = text.split(",")
-        if len(parts) == 3 and all(p.strip().isdigit() for p in parts):
-            values = tuple(int(p) for p in parts)
-            if all(0 <= v <= 255 for v in values):
-                return values  # type: ignore[return-value]
-        raise ValueError(f"{text!r} is not three numbers from 0 to 255")
-    red, green, blue, *_ = ImageColor.getrgb(text)
-    return red, green, blue
-
-
-def _describe_decode_error(format_name: str, error: BaseException) -> str:
-    message = str(error)
-    if "truncated" in message or isinstance(error, EOFError):
-        return f"truncated {format_name} data"
-    return f"corrupt {format_name} data ({message})"
+def upright_size(stored_size: tuple[int, int], orientation: int) -> tuple[int, int]:
+    """Return the size of an image once its EXIF orientation is applied."""
+    width, height = stored_size
+    if orientation in _QUARTER_TURN_ORIENTATIONS:
+        return height, width
+    return width, height
 
 
 @contextmanager
-def _pixel_limit_lifted():
-    """Switch off Pillow's own size check, because decode_image applies --max-pixels.
+def quiet_pillow() -> Iterator[list[warnings.WarningMessage]]:
+    """Lift Pillow's pixel limit and keep its warnings off stderr for one decode.
 
-    This changes a Pillow global for the duration of one decode, which is safe
-    because cropaug decodes one image at a time per process.
+    cropaug checks --max-pixels itself from the header, so Pillow's limit is
+    switched off. That changes a Pillow global, which is safe because each
+    process decodes one image at a time. Pillow's warnings about the source
+    (corrupt EXIF, malformed MPO) are collected in the yielded list and logged
+    at debug level instead of printed.
     """
     saved = Image.MAX_IMAGE_PIXELS
     Image.MAX_IMAGE_PIXELS = None
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            yield
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield caught
     finally:
         Image.MAX_IMAGE_PIXELS = saved
+    for warning in caught:
+        logger.debug("Pillow warning: %s", warning.message)
 
 
-def _normalise_wide_gray(image: Image.Image, keep_16_bit: bool):
-    """Return a 16-bit gray image as I;16 when it can stay 16-bit, else as 8-bit L."""
-    pixels = np.asarray(image)
-    if image.mode == "I" and (pixels.min() < 0 or pixels.max() > 65535):
-        raise ImageError(
-            "32-bit integer pixels outside the 16-bit range are not supported"
-        )
-    pixels = pixels.astype(np.uint32)
-    if keep_16_bit:
-        if image.mode == "I;16":
-            return image, None
-        return Image.fromarray(pixels.astype("<u2"), mode="I;16"), None
-    # Scale 0..65535 to 0..255 with rounding: 65535 maps to 255, nothing clips.
-    scaled = ((pixels * 255 + 32767) // 65535).astype(np.uint8)
-    return Image.fromarray(scaled, mode="L"), "16-bit gray scaled to 8-bit"
+def _read_orientation(image: Image.Image) -> int:
+    # For a PNG whose eXIf chunk follows the pixel data, getexif() decodes
+    # the image to reach it.
+    orientation = image.getexif().get(ORIENTATION_TAG, 1)
+    if orientation not in range(1, 9):
+        return 1
+    return orientation
 
 
-def _convert_mode(image, storable, background, icc_profile):
-    """Convert to the closest storable mode; return the image and a description."""
-    mode = image.mode
-    if mode == "CMYK":
-        return _cmyk_to_rgb(image, icc_profile)
-    if mode == "1":
-        target = "L" if "L" in storable else "RGB"
-        return image.convert(target), f"1-bit converted to {target}"
-
-    has_alpha = mode in ("LA", "PA", "RGBA") or (
-        mode == "P" and "transparency" in image.info
-    )
-    gray = mode in ("L", "LA")
-    if has_alpha:
-        with_alpha = "LA" if gray and "LA" in storable else "RGBA"
-        if with_alpha in storable:
-            return _convert_quietly(
-                image, with_alpha
-            ), f"{mode} converted to {with_alpha}"
-        target = "L" if gray and "L" in storable else "RGB"
-        composited = _composite(image, target, background)
-        colour = "#{:02x}{:02x}{:02x}".format(*background)
-        return composited, f"alpha composited over {colour}"
-
-    target = "L" if gray and "L" in storable else "RGB"
-    return _convert_quietly(image, target), f"{mode} converted to {target}"
+def _draft(
+    image: Image.Image, target_size: tuple[int, int], opened: OpenedImage
+) -> tuple[int, tuple[float, float, float, float] | None]:
+    """Ask the JPEG decoder for a reduced scale, and return the scale and its box."""
+    stored_target = upright_size(target_size, opened.orientation)
+    stored_width, stored_height = image.size
+    if stored_target[0] * 2 > stored_width or stored_target[1] * 2 > stored_height:
+        return 1, None
+    # Pillow picks the largest of 8, 4 and 2 that keeps both sides at or
+    # above the requested size, and keeps the mode when given None.
+    result = image.draft(None, stored_target)
+    if result is None:
+        return 1, None
+    _, box = result
+    scale = round(stored_width / box[2])
+    if scale == 1:
+        return 1, None
+    return scale, box
 
 
-def _convert_quietly(image: Image.Image, mode: str) -> Image.Image:
-    with warnings.catch_warnings():
-        # Pillow warns that palette transparency given as bytes should be
-        # converted to RGBA, which is what this call does.
-        warnings.simplefilter("ignore", UserWarning)
-        return image.convert(mode)
+def _format_from_signature(data: bytes) -> str | None:
+    for signature, format_name in _SIGNATURES:
+        if data.startswith(signature):
+            return format_name
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    return None
 
 
-def _composite(image: Image.Image, target: str, background: tuple[int, int, int]):
-    """Blend pixels over an opaque background.
-
-    Each channel becomes (c*a + bg*(255-a)) / 255, rounded to the nearest integer.
-    """
-    if target == "L":
-        rgba = np.asarray(_convert_quietly(image, "LA"), dtype=np.uint32)
-        red, green, blue = background
-        # ITU-R 601-2 luma, the weights Pillow uses for RGB to L.
-        fill = np.array([(red * 299 + green * 587 + blue * 114 + 500) // 1000])
-    else:
-        rgba = np.asarray(_convert_quietly(image, "RGBA"), dtype=np.uint32)
-        fill = np.array(background, dtype=np.uint32)
-    colour, alpha = rgba[..., :-1], rgba[..., -1:]
-    blended = (colour * alpha + fill * (255 - alpha) + 127) // 255
-    blended = blended.astype(np.uint8)
-    if target == "L":
-        return Image.fromarray(blended[..., 0], mode="L")
-    return Image.fromarray(blended, mode="RGB")
+def _riff_is_truncated(data: bytes) -> bool:
+    # A RIFF header stores the size of everything after its first 8 bytes.
+    declared = int.from_bytes(data[4:8], "little") + 8
+    return len(data) < declared
 
 
-def _cmyk_to_rgb(image: Image.Image, icc_profile: bytes | None):
-    if icc_profile and _profile_color_space(icc_profile) == "CMYK":
-        try:
-            source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
-            converted = ImageCms.profileToProfile(
-                image, source, ImageCms.createProfile("sRGB"), outputMode="RGB"
-            )
-        except (ImageCms.PyCMSError, OSError):
-            pass
-        else:
-            return converted, "CMYK converted to sRGB with the embedded ICC profile"
-    return image.convert("RGB"), "CMYK converted to RGB"
+def _describe(error: BaseException) -> str:
+    message = str(error).strip()
+    return message or type(error).__name__
 
 
-_SRGB_PROFILE: bytes | None = None
+def _describe_header_error(format_name: str, error: BaseException) -> str:
+    message = _describe(error)
+    if "truncated" in message.lower():
+        return f"truncated {format_name} header"
+    return f"unreadable {format_name} header ({message})"
 
 
-def _srgb_profile() -> bytes:
-    global _SRGB_PROFILE
-    if _SRGB_PROFILE is None:
-        _SRGB_PROFILE = ImageCms.ImageCmsProfile(
-            ImageCms.createProfile("sRGB")
-        ).tobytes()
-    return _SRGB_PROFILE
-
-
-def _profile_color_space(icc_profile: bytes) -> str:
-    # Bytes 16-19 of an ICC header name the data colour space ("RGB ", "GRAY").
-    return icc_profile[16:20].decode("ascii", errors="replace").strip()
-
-
-def _profile_matches(icc_profile: bytes, mode: str) -> bool:
-    space = _profile_color_space(icc_profile)
-    if mode in ("1", "L", "LA", "I;16"):
-        return space == "GRAY"
-    if mode == "CMYK":
-        return space == "CMYK"
-    return space == "RGB"
+def _describe_decode_error(format_name: str, error: BaseException) -> str:
+    message = _describe(error)
+    if "truncated" in message.lower() or isinstance(error, EOFError):
+        return f"truncated {format_name} data"
+    return f"corrupt {format_name} data ({message})"

@@ -25,6 +25,7 @@ from cropaug.discover import IMAGE_EXTENSIONS
 from cropaug.errors import DestinationError, ImageError, InvalidParameterError
 from cropaug.files import OutputWriteError, write_atomic
 from cropaug.imaging import decode_image
+from cropaug.sizing import SizePlan, crop_upright
 
 # Modes that PNG stores as they are, which masks keep.
 _KEPT_MODES = {"1", "L", "LA", "P", "RGB", "RGBA", "I;16"}
@@ -96,12 +97,35 @@ def load_mask(
     except ImageError as error:
         raise ImageError(f"mask {relative}: {error}") from None
 
-    image = _storable_mask(decoded.image, relative)
+    width, height = decoded.size
+    upright = crop_upright(decoded.image, decoded.orientation, (0, 0, width, height))
+    image = _storable_mask(upright, relative)
     if image.size != tuple(image_size):
         raise ImageError(
             "mask is {}x{}, image is {}x{}".format(*image.size, *image_size)
         )
     return Mask(image=image, source=relative, sha256=hashlib.sha256(data).hexdigest())
+
+
+def fit_mask(mask: Mask, plan: SizePlan) -> Mask:
+    """Resize and pad a mask as `plan` resizes and pads its image.
+
+    Resizing uses the nearest neighbour, so no label value is interpolated,
+    and padding fills with 0, the usual "no label" value.
+    """
+    image = mask.image
+    if plan.scaled_size is not None:
+        image = image.resize(plan.scaled_size, Image.Resampling.NEAREST)
+    if plan.small == "pad":
+        canvas = Image.new(image.mode, plan.size, 0)
+        if image.mode == "P":
+            canvas.putpalette(image.getpalette())
+        canvas.paste(image, plan.pad_offset)
+        canvas.info = dict(image.info)
+        image = canvas
+    if image is mask.image:
+        return mask
+    return Mask(image=image, source=mask.source, sha256=mask.sha256)
 
 
 def write_mask_crops(

@@ -171,7 +171,7 @@ def test_cli_failed_sources_listed(invoke, tmp_path):
     assert result.stderr.splitlines() == [
         "failed: cats/bomb.gif: image is 4364696535 pixels, above --max-pixels "
         "(178956970)",
-        "failed: cats/broken.png: not an image",
+        "failed: cats/broken.png: truncated or corrupt PNG header",
     ]
     assert len(read_manifest(tmp_path / "dst")["failed"]) == 2
 

@@ -305,7 +305,7 @@ def test_crop_size_check_uses_upright_size(tmp_path):
 @pytest.mark.parametrize(
     ("name", "error"),
     [
-        ("broken.png", "not an image"),
+        ("broken.png", "truncated or corrupt PNG header"),
         ("truncated_jpeg.jpg", "truncated JPEG data"),
         (
             "decompression_bomb.gif",

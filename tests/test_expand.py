@@ -224,7 +224,7 @@ def test_expand_failed_source_recorded(tmp_path):
     manifest = read_manifest(dst)
 
     assert manifest["failed"] == [
-        {"source": "cats/broken.png", "error": "not an image"},
+        {"source": "cats/broken.png", "error": "truncated or corrupt PNG header"},
         {"source": "cats/truncated.jpg", "error": "truncated JPEG data"},
     ]
     assert summary.failed == manifest["failed"]

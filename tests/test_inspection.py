@@ -129,7 +129,9 @@ def test_cli_inspect_json_fields(odd_run):
         {"source": "a/tiny.png", "reason": "image is 4x4, smaller than the 8x8 crop"},
         {"source": "notes.txt", "reason": "not in a class folder"},
     ]
-    assert summary["failed"] == [{"source": "a/broken.png", "error": "not an image"}]
+    assert summary["failed"] == [
+        {"source": "a/broken.png", "error": "truncated or corrupt PNG header"}
+    ]
 
 
 def test_cli_inspect_text_lines(odd_run):
@@ -163,7 +165,7 @@ def test_cli_inspect_text_lines(odd_run):
         "  a/tiny.png: image is 4x4, smaller than the 8x8 crop",
         "  notes.txt: not in a class folder",
         "Failed: 1",
-        "  a/broken.png: not an image",
+        "  a/broken.png: truncated or corrupt PNG header",
     ]
     for line in expected:
         assert line in lines
@@ -200,7 +202,7 @@ def test_cli_inspect_image_json_is_record(odd_run):
 @pytest.mark.parametrize(
     ("source", "message"),
     [
-        ("a/broken.png", "Error: a/broken.png has no crops: it failed: not an image"),
+        ("a/broken.png", "Error: a/broken.png has no crops: it failed: truncated or corrupt PNG header"),
         (
             "a/tiny.png",
             "Error: a/tiny.png has no crops: it was skipped: image is 4x4, smaller "

@@ -115,10 +115,10 @@ def test_mode_manifest_reproduces_crops(mode_runs, source_tree, tmp_path):
         resample=params["resample"],
     )
     for image in manifest["images"]:
-        decoded, _ = load_source(source_tree / image["source"], settings)
+        decoded, plan, _ = load_source(source_tree / image["source"], settings)
         boxes = [box_from_record(crop) for crop in image["crops"]]
         paths = [crop["path"] for crop in image["crops"]]
-        write_crops(tmp_path, decoded, settings, boxes, paths)
+        write_crops(tmp_path, decoded, settings, boxes, paths, plan)
         for path in paths:
             assert (tmp_path / path).read_bytes() == (one_worker / path).read_bytes(), (
                 path
