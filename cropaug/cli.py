@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from cropaug import __version__
 
@@ -36,6 +37,22 @@ class CropSize(click.ParamType):
                 f"{value!r} has a zero side; both sides must be at least 1", param, ctx
             )
         return width, height
+
+
+class ShardType(click.ParamType):
+    """`I/K`: shard I of K, with I counted from 0."""
+
+    name = "shard"
+
+    def convert(self, value, param, ctx):
+        from cropaug.shards import Shard, parse_shard
+
+        if isinstance(value, Shard):
+            return value
+        try:
+            return parse_shard(str(value))
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
 
 
 class _TqdmHandler(logging.Handler):
@@ -141,6 +158,33 @@ def cli():
     "--overwrite", is_flag=True, help="Replace an earlier cropaug run in DST."
 )
 @click.option(
+    "--shard",
+    type=ShardType(),
+    metavar="I/K",
+    help=(
+        "Crop only shard I of K (I from 0 to K-1) into a DST shared by all "
+        "shards; join them with `cropaug merge DST`. Needs --seed."
+    ),
+)
+@click.option(
+    "--executor",
+    type=click.Choice(["process", "dask"]),
+    help=(
+        "Run crops in a local process pool or on Dask "
+        "[default: dask with --scheduler, process otherwise]."
+    ),
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    envvar="DASK_SCHEDULER_ADDRESS",
+    show_envvar=True,
+    help=(
+        "Dask scheduler address, such as tcp://10.0.0.5:8786. Without it, "
+        "--executor dask starts a local cluster of --workers processes."
+    ),
+)
+@click.option(
     "-v",
     "--verbose",
     count=True,
@@ -162,6 +206,9 @@ def expand(
     max_pixels,
     follow_symlinks,
     overwrite,
+    shard,
+    executor,
+    scheduler,
     verbose,
     quiet,
 ):
@@ -177,6 +224,7 @@ def expand(
     from cropaug.expand import expand as run_expand
 
     _configure_logging(verbose, quiet)
+    scheduler = _scheduler_for(executor, scheduler)
     try:
         summary = run_expand(
             src,
@@ -194,19 +242,74 @@ def expand(
             overwrite=overwrite,
             follow_symlinks=follow_symlinks,
             progress=not quiet,
+            shard=shard,
+            executor=executor,
+            scheduler=scheduler,
         )
     except InvalidParameterError as error:
         raise click.UsageError(str(error)) from None
     except CropaugError as error:
         raise click.ClickException(str(error)) from None
 
+    _report(summary)
+
+
+@cli.command()
+@click.argument("dst", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-q", "--quiet", is_flag=True, help="Hide warnings.")
+def merge(dst, quiet):
+    """Join the parts that `cropaug expand --shard I/K` runs wrote into DST.
+
+    Checks that every part from 0 to K-1 is present, that no source is in
+    two parts or in none, and that all shards ran with the same options;
+    then writes DST/manifest.json, byte-identical to the one a single run
+    writes, and removes DST/_parts. Example:
+
+        cropaug merge crops/
+    """
+    from cropaug.errors import CropaugError
+    from cropaug.merge import merge as run_merge
+
+    _configure_logging(0, quiet)
+    try:
+        summary = run_merge(dst)
+    except CropaugError as error:
+        raise click.ClickException(str(error)) from None
+
+    _report(summary)
+
+
+def _scheduler_for(executor: str | None, scheduler: str | None) -> str | None:
+    """Return the scheduler address to use, rejecting one that cannot be used."""
+    if not scheduler or executor != "process":
+        return scheduler
+    source = click.get_current_context().get_parameter_source("scheduler")
+    if source is ParameterSource.ENVIRONMENT:
+        # An address set for the whole shell does not override an explicit
+        # --executor process.
+        return None
+    raise click.BadParameter(
+        "a scheduler address needs --executor dask, not process",
+        param_hint="'--scheduler'",
+    )
+
+
+def _report(summary) -> None:
+    """Print the failures on stderr and the summary line; exit 1 if any failed."""
     for failure in summary.failed:
         click.echo(f"failed: {failure['source']}: {failure['error']}", err=True)
+    prefix = f"shard {summary.shard}: " if summary.shard is not None else ""
     click.echo(
-        f"images {summary.images}, crops {summary.crops}, "
+        f"{prefix}images {summary.images}, crops {summary.crops}, "
         f"skipped {len(summary.skipped)}, failed {len(summary.failed)}, "
         f"{summary.seconds:.1f} s (seed {summary.seed})"
     )
+    if summary.shard is not None:
+        click.echo(
+            f"wrote {summary.part_path}; run `cropaug merge {summary.dst}` once "
+            f"all {summary.shard.count} shards have finished",
+            err=True,
+        )
     if summary.failed:
         sys.exit(1)
 

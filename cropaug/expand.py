@@ -13,11 +13,21 @@ from PIL import Image
 from cropaug.crop import CropJob, CropSettings
 from cropaug.discover import discover_sources
 from cropaug.errors import CropaugError, DestinationError, InvalidParameterError
+from cropaug.executors import EXECUTORS, check_executor, run_jobs
 from cropaug.imaging import SUBSAMPLING, parse_color
 from cropaug.manifest import MANIFEST_NAME, write_manifest
 from cropaug.naming import plan_output_stems
-from cropaug.pool import run_jobs
 from cropaug.progress import PROGRESS_NAME, ProgressLog, read_progress
+from cropaug.shards import (
+    PARTS_FOLDER,
+    Shard,
+    check_shard_destination,
+    parse_shard,
+    prepare_shard_destination,
+    read_part,
+    shard_header,
+    write_part,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -41,10 +51,18 @@ class ExpandSummary:
     failed: list[dict] = field(default_factory=list)
     clamped: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # Set for a shard run, which writes a part file instead of the manifest.
+    shard: Shard | None = None
 
     @property
     def manifest_path(self) -> Path:
         return self.dst / MANIFEST_NAME
+
+    @property
+    def part_path(self) -> Path | None:
+        if self.shard is None:
+            return None
+        return self.dst / PARTS_FOLDER / self.shard.part_name
 
 
 def expand(
@@ -64,6 +82,9 @@ def expand(
     overwrite: bool = False,
     follow_symlinks: bool = False,
     progress: bool = False,
+    shard: Shard | str | tuple[int, int] | None = None,
+    executor: str | None = None,
+    scheduler: str | None = None,
 ) -> ExpandSummary:
     """Write `n` distinct random crops of every image under SRC into DST.
 
@@ -81,6 +102,15 @@ def expand(
         max_pixels: larger images fail before they are decoded; defaults to
             the size at which Pillow stops decoding.
         overwrite: replace the outputs of an earlier cropaug run in DST.
+        shard: crop only shard I of K, given as "I/K", (I, K) or a Shard,
+            with I counted from 0. Shards share DST and each writes
+            `DST/_parts/part-I-of-K.json` instead of the manifest; `merge`
+            joins them. Needs an explicit `seed`.
+        executor: "process" (a local process pool) or "dask"; defaults to
+            "dask" when `scheduler` is given and to "process" otherwise.
+        scheduler: address of a running Dask scheduler, such as
+            "tcp://10.0.0.5:8786". With executor "dask" and no address, a
+            local Dask cluster of `workers` processes runs on 127.0.0.1.
 
     Returns:
         The run's summary. Sources that failed are listed in it and in the
@@ -109,9 +139,11 @@ def expand(
         max_pixels=max_pixels if max_pixels is not None else 2 * Image.MAX_IMAGE_PIXELS,
     )
     _validate(settings, workers)
+    executor = _executor(executor, scheduler)
+    shard = _shard(shard, seed, overwrite)
     workers = workers or os.cpu_count() or 1
     src_path, dst_path = Path(src), Path(dst)
-    _check_folders(src_path, dst_path, overwrite)
+    _check_folders(src_path, dst_path, overwrite, sharded=shard is not None)
     if seed_drawn:
         logger.warning(
             "no --seed given; drew seed %d (pass --seed %d to repeat)",
@@ -126,16 +158,48 @@ def expand(
     jobs = [CropJob(s.path, s.class_name, stems[s.path]) for s in discovery.sources]
 
     params = settings_to_params(settings)
-    _prepare_destination(dst_path, discovery.classes)
-    log = ProgressLog(dst_path, {"params": params})
+    if shard is None:
+        _prepare_destination(dst_path, discovery.classes)
+        log_folder, log_name, header = dst_path, PROGRESS_NAME, {"params": params}
+    else:
+        header = shard_header(shard, params, discovery)
+        finished_part = check_shard_destination(dst_path, shard, header)
+        if finished_part is not None:
+            logger.warning(
+                "shard %s already finished (%s); delete that file to run it again",
+                shard,
+                finished_part,
+            )
+            return _summarise_part(dst_path, shard, started)
+        jobs = [job for job in jobs if shard.owns(job.source)]
+        prepare_shard_destination(dst_path, discovery.classes)
+        log_folder, log_name = dst_path / PARTS_FOLDER, shard.progress_name
+        # NOTE: a shard run starts over when its progress record exists from
+        # a stopped run. Resuming reads that record like the unsharded one,
+        # since it has the same layout and its header also holds "params".
+
+    log = ProgressLog(log_folder, header, name=log_name)
     try:
-        for result in run_jobs(jobs, src_path, dst_path, settings, workers, progress):
+        for result in run_jobs(
+            jobs,
+            src_path,
+            dst_path,
+            settings,
+            workers=workers,
+            progress=progress,
+            executor=executor,
+            scheduler=scheduler,
+        ):
             log.append(result)
             _log_result(result, settings.n)
     finally:
         log.close()
 
-    summary = _finish(dst_path, params, discovery)
+    if shard is None:
+        summary = _finish(dst_path, params, discovery)
+    else:
+        summary = _finish_shard(dst_path, shard, header, discovery)
+    summary.shard = shard
     summary.seed = settings.seed
     summary.seed_drawn = seed_drawn
     summary.seconds = time.perf_counter() - started
@@ -162,8 +226,68 @@ def _finish(dst: Path, params: dict, discovery) -> ExpandSummary:
     """Build the manifest from the progress record, then remove the record."""
     _, results = read_progress(dst)
     results.sort(key=lambda result: result["source"])
+    skipped_files = [
+        {"source": s.source, "reason": s.reason} for s in discovery.skipped
+    ]
+    summary = write_run_manifest(dst, params, discovery.classes, results, skipped_files)
+    (dst / PROGRESS_NAME).unlink()
+    return summary
+
+
+def _finish_shard(dst: Path, shard: Shard, header: dict, discovery) -> ExpandSummary:
+    """Write the shard's part file from its progress record, then remove the record."""
+    parts = dst / PARTS_FOLDER
+    _, results = read_progress(parts, name=shard.progress_name)
+    results.sort(key=lambda result: result["source"])
+    skipped_files = [
+        {"source": s.source, "reason": s.reason}
+        for s in discovery.skipped
+        if shard.owns(s.source)
+    ]
+    write_part(parts / shard.part_name, header, results, skipped_files)
+    (parts / shard.progress_name).unlink()
+    return _summarise(dst, header["params"], header["classes"], results, skipped_files)
+
+
+def _summarise_part(dst: Path, shard: Shard, started: float) -> ExpandSummary:
+    part = read_part(dst / PARTS_FOLDER / shard.part_name)
+    header = part["part"]
+    summary = _summarise(
+        dst, header["params"], header["classes"], part["results"], part["skipped_files"]
+    )
+    summary.shard = shard
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def write_run_manifest(
+    dst: Path,
+    params: dict,
+    classes: list[str],
+    results: list[dict],
+    skipped_files: list[dict],
+) -> ExpandSummary:
+    """Write DST/manifest.json from a run's result records and return its summary.
+
+    `results` are crop result records and `skipped_files` the files discovery
+    skipped, both sorted by source. A single run and a merge of shards both
+    end here, which keeps their manifests byte-identical.
+    """
+    summary = _summarise(dst, params, classes, results, skipped_files)
     images = [r["image"] for r in results if r["status"] == "cropped"]
-    skipped = [{"source": s.source, "reason": s.reason} for s in discovery.skipped]
+    write_manifest(dst, params, classes, images, summary.skipped, summary.failed)
+    return summary
+
+
+def _summarise(
+    dst: Path,
+    params: dict,
+    classes: list[str],
+    results: list[dict],
+    skipped_files: list[dict],
+) -> ExpandSummary:
+    images = [r["image"] for r in results if r["status"] == "cropped"]
+    skipped = list(skipped_files)
     skipped += [
         {"source": r["source"], "reason": r["reason"]}
         for r in results
@@ -176,16 +300,13 @@ def _finish(dst: Path, params: dict, discovery) -> ExpandSummary:
         if r["status"] == "failed"
     ]
 
-    totals = write_manifest(dst, params, discovery.classes, images, skipped, failed)
-    (dst / PROGRESS_NAME).unlink()
-
     return ExpandSummary(
         dst=dst,
         seed=params["seed"],
         seed_drawn=False,
-        classes=discovery.classes,
-        images=totals["images"],
-        crops=totals["crops"],
+        classes=classes,
+        images=len(images),
+        crops=sum(len(image["crops"]) for image in images),
         skipped=skipped,
         failed=failed,
         clamped=[image["source"] for image in images if "requested" in image],
@@ -261,11 +382,52 @@ def _validate(settings: CropSettings, workers: int | None) -> None:
         )
 
 
+def _executor(executor: str | None, scheduler: str | None) -> str:
+    if executor is None:
+        executor = "dask" if scheduler else "process"
+    if executor not in EXECUTORS:
+        raise InvalidParameterError(
+            f"executor must be one of {', '.join(EXECUTORS)}, not {executor!r}"
+        )
+    if scheduler and executor != "dask":
+        raise InvalidParameterError(
+            f"a scheduler address needs the dask executor, not {executor!r}; "
+            "drop the address or use the dask executor"
+        )
+    check_executor(executor)
+    return executor
+
+
+def _shard(
+    shard: Shard | str | tuple[int, int] | None, seed: int | None, overwrite: bool
+) -> Shard | None:
+    if shard is None:
+        return None
+    try:
+        if isinstance(shard, str):
+            shard = parse_shard(shard)
+        elif not isinstance(shard, Shard):
+            shard = Shard(*shard)
+    except (TypeError, ValueError) as error:
+        raise InvalidParameterError(f"invalid shard: {error}") from None
+    if seed is None:
+        raise InvalidParameterError(
+            "a shard run needs an explicit seed, because every shard would draw "
+            "its own; pass the same seed to every shard"
+        )
+    if overwrite:
+        raise InvalidParameterError(
+            "overwrite cannot be combined with a shard, because shards share "
+            "DST and each would delete the others' crops; empty DST first"
+        )
+    return shard
+
+
 def _draw_seed() -> int:
     return secrets.randbelow(_DRAWN_SEED_BOUND)
 
 
-def _check_folders(src: Path, dst: Path, overwrite: bool) -> None:
+def _check_folders(src: Path, dst: Path, overwrite: bool, sharded: bool) -> None:
     if not src.is_dir():
         raise CropaugError(
             f"SRC {src} is not a folder; pass the root of a class-per-folder tree"
@@ -282,6 +444,9 @@ def _check_folders(src: Path, dst: Path, overwrite: bool) -> None:
     if dst.exists() and not dst.is_dir():
         raise DestinationError(f"DST {dst} is a file; choose a folder")
     if not dst.exists() or not any(dst.iterdir()):
+        return
+    if sharded:
+        # check_shard_destination decides once the classes of SRC are known.
         return
     if not overwrite:
         raise DestinationError(

@@ -34,6 +34,12 @@ class OutputWriteError(CropaugError):
         super().__init__(f"cannot write {path}: {reason}")
         self.path = path
         self.errno = error.errno
+        self._error = error
+
+    def __reduce__(self):
+        # Rebuilt from the constructor's arguments, so the error can travel
+        # from a pool or Dask worker back to the parent.
+        return type(self), (self.path, self._error)
 
 
 def write_atomic(path: Path, data: bytes) -> None:
