@@ -39,6 +39,21 @@ class CropSize(click.ParamType):
         return width, height
 
 
+class Location(click.ParamType):
+    """A local folder, checked like click.Path, or a URL such as s3://bucket/train."""
+
+    name = "location"
+
+    def __init__(self, exists: bool = False):
+        self._path = click.Path(exists=exists, file_okay=False, path_type=Path)
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and "://" in value:
+            # cropaug.remote opens the URL and reports what is wrong with it.
+            return value
+        return self._path.convert(value, param, ctx)
+
+
 class ShardType(click.ParamType):
     """`I/K`: shard I of K, with I counted from 0."""
 
@@ -87,8 +102,8 @@ def cli():
 
 
 @cli.command()
-@click.argument("src", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.argument("dst", type=click.Path(path_type=Path))
+@click.argument("src", type=Location(exists=True))
+@click.argument("dst", type=Location())
 @click.option(
     "--size",
     required=True,
@@ -216,7 +231,8 @@ def expand(
 
     SRC holds one folder per class; images are found recursively inside each
     class and DST mirrors the tree. DST/manifest.json records every crop's
-    corner. Example:
+    corner. SRC and DST may be URLs such as s3://bucket/train when the cloud
+    extra is installed. Example:
 
         cropaug expand photos/ crops/ --size 224 --n 10 --seed 0
     """
@@ -255,7 +271,7 @@ def expand(
 
 
 @cli.command()
-@click.argument("dst", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("dst", type=Location(exists=True))
 @click.option("-q", "--quiet", is_flag=True, help="Hide warnings.")
 def merge(dst, quiet):
     """Join the parts that `cropaug expand --shard I/K` runs wrote into DST.

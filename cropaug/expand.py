@@ -3,7 +3,6 @@
 import logging
 import os
 import secrets
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from cropaug.imaging import SUBSAMPLING, parse_color
 from cropaug.manifest import MANIFEST_NAME, write_manifest
 from cropaug.naming import plan_output_stems
 from cropaug.progress import PROGRESS_NAME, ProgressLog, read_progress
+from cropaug.remote import location, progress_folder, remove_tree
 from cropaug.shards import (
     PARTS_FOLDER,
     Shard,
@@ -142,7 +142,7 @@ def expand(
     executor = _executor(executor, scheduler)
     shard = _shard(shard, seed, overwrite)
     workers = workers or os.cpu_count() or 1
-    src_path, dst_path = Path(src), Path(dst)
+    src_path, dst_path = location(src), location(dst)
     _check_folders(src_path, dst_path, overwrite, sharded=shard is not None)
     if seed_drawn:
         logger.warning(
@@ -160,7 +160,8 @@ def expand(
     params = settings_to_params(settings)
     if shard is None:
         _prepare_destination(dst_path, discovery.classes)
-        log_folder, log_name, header = dst_path, PROGRESS_NAME, {"params": params}
+        log_folder = progress_folder(dst_path)
+        log_name, header = PROGRESS_NAME, {"params": params}
     else:
         header = shard_header(shard, params, discovery)
         finished_part = check_shard_destination(dst_path, shard, header)
@@ -173,7 +174,8 @@ def expand(
             return _summarise_part(dst_path, shard, started)
         jobs = [job for job in jobs if shard.owns(job.source)]
         prepare_shard_destination(dst_path, discovery.classes)
-        log_folder, log_name = dst_path / PARTS_FOLDER, shard.progress_name
+        log_folder = progress_folder(dst_path / PARTS_FOLDER)
+        log_name = shard.progress_name
         # NOTE: a shard run starts over when its progress record exists from
         # a stopped run. Resuming reads that record like the unsharded one,
         # since it has the same layout and its header also holds "params".
@@ -224,20 +226,21 @@ def settings_to_params(settings: CropSettings) -> dict:
 
 def _finish(dst: Path, params: dict, discovery) -> ExpandSummary:
     """Build the manifest from the progress record, then remove the record."""
-    _, results = read_progress(dst)
+    _, results = read_progress(progress_folder(dst))
     results.sort(key=lambda result: result["source"])
     skipped_files = [
         {"source": s.source, "reason": s.reason} for s in discovery.skipped
     ]
     summary = write_run_manifest(dst, params, discovery.classes, results, skipped_files)
-    (dst / PROGRESS_NAME).unlink()
+    (progress_folder(dst) / PROGRESS_NAME).unlink()
     return summary
 
 
 def _finish_shard(dst: Path, shard: Shard, header: dict, discovery) -> ExpandSummary:
     """Write the shard's part file from its progress record, then remove the record."""
     parts = dst / PARTS_FOLDER
-    _, results = read_progress(parts, name=shard.progress_name)
+    log_folder = progress_folder(parts)
+    _, results = read_progress(log_folder, name=shard.progress_name)
     results.sort(key=lambda result: result["source"])
     skipped_files = [
         {"source": s.source, "reason": s.reason}
@@ -245,7 +248,7 @@ def _finish_shard(dst: Path, shard: Shard, header: dict, discovery) -> ExpandSum
         if shard.owns(s.source)
     ]
     write_part(parts / shard.part_name, header, results, skipped_files)
-    (parts / shard.progress_name).unlink()
+    (log_folder / shard.progress_name).unlink()
     return _summarise(dst, header["params"], header["classes"], results, skipped_files)
 
 
@@ -469,7 +472,7 @@ def _prepare_destination(dst: Path, classes: list[str]) -> None:
     if dst.exists():
         for child in dst.iterdir():
             if child.is_dir() and not child.is_symlink():
-                shutil.rmtree(child)
+                remove_tree(child)
             else:
                 child.unlink()
     for class_name in classes:

@@ -1,7 +1,6 @@
 """Merge the parts of a sharded run into the manifest a single run would write."""
 
 import os
-import shutil
 import time
 from pathlib import Path
 
@@ -9,6 +8,7 @@ from cropaug.errors import CropaugError
 from cropaug.expand import ExpandSummary, write_run_manifest
 from cropaug.files import TEMP_PREFIX, TEMP_SUFFIX, remove_temp_files
 from cropaug.manifest import MANIFEST_NAME
+from cropaug.remote import location, remove_tree
 from cropaug.shards import (
     PART_PATTERN,
     PARTS_FOLDER,
@@ -38,7 +38,7 @@ def merge(dst: str | os.PathLike) -> ExpandSummary:
         MergeError: naming the missing, duplicated or mismatched part.
     """
     started = time.perf_counter()
-    dst_path = Path(dst)
+    dst_path = location(dst)
     parts_folder = dst_path / PARTS_FOLDER
     if not parts_folder.is_dir():
         if (dst_path / MANIFEST_NAME).exists():
@@ -83,7 +83,7 @@ def merge(dst: str | os.PathLike) -> ExpandSummary:
     summary = write_run_manifest(
         dst_path, first["params"], first["classes"], results, skipped_files
     )
-    shutil.rmtree(parts_folder)
+    remove_tree(parts_folder)
     remove_temp_files(dst_path)
     summary.seconds = time.perf_counter() - started
     return summary
