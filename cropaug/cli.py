@@ -277,8 +277,8 @@ def merge(dst, quiet):
     """Join the parts that `cropaug expand --shard I/K` runs wrote into DST.
 
     Checks that every part from 0 to K-1 is present, that no source is in
-    two parts or in none, and that all shards ran with the same options;
-    then writes DST/manifest.json, byte-identical to the one a single run
+    two parts or in none, and that all shards ran with the same options.
+    Then writes DST/manifest.json, byte-identical to the one a single run
     writes, and removes DST/_parts. Example:
 
         cropaug merge crops/

@@ -178,7 +178,7 @@ def expand(
         log_name = shard.progress_name
         # NOTE: a shard run starts over when its progress record exists from
         # a stopped run. Resuming reads that record like the unsharded one,
-        # since it has the same layout and its header also holds "params".
+        # since it has the same layout and its header also contains "params".
 
     log = ProgressLog(log_folder, header, name=log_name)
     try:

@@ -103,7 +103,7 @@ def _part_paths(parts_folder: Path) -> list[Path]:
             )
     if not paths:
         raise MergeError(
-            f"{parts_folder} holds no part file; wait until the shard runs "
+            f"{parts_folder} contains no part file; wait until the shard runs "
             "finish, or rerun them"
         )
     return sorted(paths, key=lambda path: _shard_of_name(path.name))
@@ -120,7 +120,7 @@ def _shard_count(parts_folder: Path, paths: list[Path]) -> int:
     if len(counts) > 1:
         listed = ", ".join(str(count) for count in counts)
         raise MergeError(
-            f"{parts_folder} holds parts of runs split into {listed} shards; "
+            f"{parts_folder} contains parts of runs split into {listed} shards; "
             "remove the parts of the runs you do not want and merge again"
         )
     return counts[0]
@@ -141,10 +141,10 @@ def _check_header_shard(path: Path, header: dict) -> None:
     index, count = _shard_of_name(path.name)[::-1]
     recorded = header.get("shard")
     if recorded != [index, count]:
-        shown = "/".join(str(number) for number in recorded or [])
+        recorded_text = "/".join(str(number) for number in recorded or [])
         raise MergeError(
-            f"duplicated part: {path} records shard {shown}, not {index}/{count}; "
-            f"delete it, run the same `cropaug expand` command with "
+            f"duplicated part: {path} records shard {recorded_text}, not "
+            f"{index}/{count}; delete it, run the same `cropaug expand` command with "
             f"--shard {index}/{count}, then merge again"
         )
 
@@ -203,7 +203,7 @@ def _check_owner(path: Path, shard: Shard, source: str, owner: dict) -> None:
         )
     if not shard.owns(source):
         raise MergeError(
-            f"{path.name} holds {source}, which belongs to another shard; "
+            f"{path.name} contains {source}, which belongs to another shard; "
             f"delete it, rerun shard {shard}, then merge again"
         )
     owner[source] = path

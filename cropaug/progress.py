@@ -42,7 +42,7 @@ def read_progress(dst: Path, name: str = PROGRESS_NAME) -> tuple[dict, list[dict
     """Return the header and the finished-source records of a progress file.
 
     A last line cut short by a kill is ignored. A shard run keeps its record
-    under another `name`, inside `DST/_parts`.
+    under another `name`, in `DST/_parts` or, for a URL, in a local folder.
     """
     path = dst / name
     lines = path.read_text(encoding="utf-8").split("\n")

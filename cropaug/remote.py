@@ -6,11 +6,11 @@ discovery, cropping, shards and merge call, so the same code serves both.
 fsspec is imported only when a URL is given, so the core install needs none
 of the `cloud` extra.
 
-Object stores differ from a file system in ways a user can see: a folder
+Object stores differ from a file system in ways a user can see. A folder
 exists only while an object is under it, so a class without crops has no
-folder in DST; there are no symbolic links; and files cannot be appended
-to, so the progress record of a run into a URL stays on the local disk
-(see `progress_folder`).
+folder in DST. There are no symbolic links. Files cannot be appended to, so
+the progress record of a run into a URL stays on the local disk (see
+`progress_folder`).
 """
 
 import hashlib
@@ -180,8 +180,8 @@ def progress_folder(dst: "Path | RemotePath") -> Path:
 
     That is DST itself for a local DST. For a URL it is a folder in the
     system's temporary directory named by the SHA-256 of the URL, because an
-    object store cannot append to a file; a rerun on the same machine finds
-    it again.
+    object store cannot append to a file. A rerun on the same machine finds
+    that folder again.
     """
     if not isinstance(dst, RemotePath):
         return dst

@@ -6,7 +6,7 @@ Shards are numbered from 0, so a Slurm array `--array=0-{K-1}` maps
 `$SLURM_ARRAY_TASK_ID` straight to I. `cropaug merge` turns the K parts into
 the manifest a single run would have written.
 
-A part file is JSON whose first line holds the header (shard, params,
+A part file is JSON whose first line contains the header (shard, params,
 classes, discovery digest, versions), so another shard can check it without
 reading the results. Every shard discovers the whole of SRC, so output names
 and the discovery digest are the same in every shard.
@@ -131,7 +131,7 @@ def shard_header(shard: Shard, params: dict, discovery: Discovery) -> dict:
 def check_shard_destination(dst: Path, shard: Shard, header: dict) -> Path | None:
     """Check that a shard may write into DST, and return its part if already written.
 
-    DST may be missing or empty, or hold class folders of SRC and a
+    DST may be missing or empty, or contain class folders of SRC and a
     `_parts` folder whose parts and progress records are from shards of the
     same run: same shard count, parameters and sources.
 
@@ -144,17 +144,17 @@ def check_shard_destination(dst: Path, shard: Shard, header: dict) -> Path | Non
     for child in sorted(dst.iterdir()):
         if child.name == MANIFEST_NAME:
             raise DestinationError(
-                f"DST {dst} holds a finished run ({MANIFEST_NAME}); shard runs "
-                "need an empty DST or one that holds only other shards of the "
+                f"DST {dst} contains a finished run ({MANIFEST_NAME}); shard runs "
+                "need an empty DST or one that contains only other shards of the "
                 "same run, so choose another folder or delete this one"
             )
         is_folder = child.is_dir() and not child.is_symlink()
         if is_folder and (child.name == PARTS_FOLDER or child.name in classes):
             continue
         raise DestinationError(
-            f"DST {dst} holds {child.name}, which is neither a class folder of "
+            f"DST {dst} contains {child.name}, which is neither a class folder of "
             f"SRC nor {PARTS_FOLDER}; shard runs need an empty DST or one that "
-            "holds only other shards of the same run"
+            "contains only other shards of the same run"
         )
 
     parts = dst / PARTS_FOLDER
@@ -190,20 +190,20 @@ def _check_same_run(dst: Path, path: Path, other: dict, header: dict) -> None:
     other_count = other.get("shard", [None, None])[1]
     if other_count != count:
         raise DestinationError(
-            f"DST {dst} holds a part of a run split into {other_count} shards "
+            f"DST {dst} contains a part of a run split into {other_count} shards "
             f"({path.name}); pass --shard I/{other_count}, or choose another DST"
         )
     if other.get("params") != header["params"]:
         differences = params_differences(other.get("params", {}), header["params"])
         raise DestinationError(
-            f"DST {dst} holds a part of a run with other parameters "
+            f"DST {dst} contains a part of a run with other parameters "
             f"({path.name} has {differences}); pass the same options as the "
             "other shards, or choose another DST"
         )
     if other.get("discovery") != header["discovery"]:
         theirs = other.get("discovery", {}).get("sources")
         raise DestinationError(
-            f"DST {dst} holds a part of a run over other sources ({path.name} "
+            f"DST {dst} contains a part of a run over other sources ({path.name} "
             f"found {theirs} sources, this shard {header['discovery']['sources']}); "
             "SRC changed since that shard ran, so rerun every shard into an "
             "empty DST"

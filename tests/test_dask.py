@@ -212,8 +212,8 @@ def test_shards_on_dask_match_process_pool(
 
 def test_worker_write_error_reaches_client(src, scheduler_address, tmp_path):
     # A file where the folder odd/nested must go makes its crops fail to write
-    # on the worker; the error must cross back to the client intact. A shard
-    # run keeps what DST holds, so the file survives until the crops come.
+    # on the worker, and the error must reach the client intact. A shard run
+    # keeps what DST contains, so the file is still there when the crops come.
     dst = tmp_path / "out"
     (dst / "odd").mkdir(parents=True)
     (dst / "odd" / "nested").write_bytes(b"")

@@ -242,7 +242,7 @@ def test_merge_mixed_shard_counts_message(src, sharded_copy, tmp_path):
     parts = sharded_copy / PARTS_FOLDER
     shutil.copy(other / PARTS_FOLDER / "part-0-of-2.json", parts)
     assert merge_error(sharded_copy) == (
-        f"Error: {parts} holds parts of runs split into 2, 3 shards; remove the "
+        f"Error: {parts} contains parts of runs split into 2, 3 shards; remove the "
         "parts of the runs you do not want and merge again"
     )
 
@@ -277,13 +277,13 @@ def test_shard_rejects_foreign_entry(src, tmp_path):
     dst = tmp_path / "out"
     dst.mkdir()
     (dst / "holiday.jpg").write_bytes(b"")
-    with pytest.raises(DestinationError, match=r"holds holiday\.jpg"):
+    with pytest.raises(DestinationError, match=r"contains holiday\.jpg"):
         expand(src, dst, shard="0/3", **OPTIONS)
 
 
 def test_shard_rejects_merged_destination(src, sharded_copy):
     merge(sharded_copy)
-    with pytest.raises(DestinationError, match="holds a finished run"):
+    with pytest.raises(DestinationError, match="contains a finished run"):
         expand(src, sharded_copy, shard="0/3", **OPTIONS)
 
 
