@@ -71,6 +71,9 @@ def run_dask_jobs(
         OutputWriteError: when a worker cannot write DST after its retries.
     """
     distributed = import_distributed()
+    if not jobs:
+        # A shard may own no sources; starting a cluster for it wastes seconds.
+        return
     expected = install_versions()
     bar = tqdm(total=len(jobs), unit="image", disable=not progress, file=sys.stderr)
     try:

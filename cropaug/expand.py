@@ -4,7 +4,6 @@ import logging
 import os
 import secrets
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image
@@ -14,20 +13,21 @@ from cropaug.discover import discover_sources
 from cropaug.errors import CropaugError, DestinationError, InvalidParameterError
 from cropaug.executors import EXECUTORS, check_executor, run_jobs
 from cropaug.imaging import SUBSAMPLING, parse_color
-from cropaug.manifest import MANIFEST_NAME, write_manifest
+from cropaug.manifest import MANIFEST_NAME
 from cropaug.naming import plan_output_stems
+from cropaug.parts import PARTS_FOLDER
 from cropaug.progress import PROGRESS_NAME, ProgressLog, read_progress
 from cropaug.remote import location, progress_folder, remove_tree
 from cropaug.shards import (
-    PARTS_FOLDER,
     Shard,
     check_shard_destination,
-    parse_shard,
+    finish_shard,
     prepare_shard_destination,
-    read_part,
     shard_header,
-    write_part,
+    summarise_part,
+    validate_shard,
 )
+from cropaug.summary import ExpandSummary, write_run_manifest
 
 logger = logging.getLogger(__name__)
 
@@ -35,34 +35,6 @@ FORMATS = ("same", "jpeg", "png", "webp")
 
 # Seeds drawn when none is given stay below 2**32 so they are easy to retype.
 _DRAWN_SEED_BOUND = 1 << 32
-
-
-@dataclass
-class ExpandSummary:
-    """What one run did; `failed` lists each source that could not be cropped."""
-
-    dst: Path
-    seed: int
-    seed_drawn: bool
-    classes: list[str]
-    images: int
-    crops: int
-    skipped: list[dict] = field(default_factory=list)
-    failed: list[dict] = field(default_factory=list)
-    clamped: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-    # Set for a shard run, which writes a part file instead of the manifest.
-    shard: Shard | None = None
-
-    @property
-    def manifest_path(self) -> Path:
-        return self.dst / MANIFEST_NAME
-
-    @property
-    def part_path(self) -> Path | None:
-        if self.shard is None:
-            return None
-        return self.dst / PARTS_FOLDER / self.shard.part_name
 
 
 def expand(
@@ -140,7 +112,7 @@ def expand(
     )
     _validate(settings, workers)
     executor = _executor(executor, scheduler)
-    shard = _shard(shard, seed, overwrite)
+    shard = validate_shard(shard, seed, overwrite)
     workers = workers or os.cpu_count() or 1
     src_path, dst_path = location(src), location(dst)
     _check_folders(src_path, dst_path, overwrite, sharded=shard is not None)
@@ -171,7 +143,7 @@ def expand(
                 shard,
                 finished_part,
             )
-            return _summarise_part(dst_path, shard, started)
+            return summarise_part(dst_path, shard, started)
         jobs = [job for job in jobs if shard.owns(job.source)]
         prepare_shard_destination(dst_path, discovery.classes)
         log_folder = progress_folder(dst_path / PARTS_FOLDER)
@@ -200,7 +172,7 @@ def expand(
     if shard is None:
         summary = _finish(dst_path, params, discovery)
     else:
-        summary = _finish_shard(dst_path, shard, header, discovery)
+        summary = finish_shard(dst_path, shard, header, discovery)
     summary.shard = shard
     summary.seed = settings.seed
     summary.seed_drawn = seed_drawn
@@ -234,86 +206,6 @@ def _finish(dst: Path, params: dict, discovery) -> ExpandSummary:
     summary = write_run_manifest(dst, params, discovery.classes, results, skipped_files)
     (progress_folder(dst) / PROGRESS_NAME).unlink()
     return summary
-
-
-def _finish_shard(dst: Path, shard: Shard, header: dict, discovery) -> ExpandSummary:
-    """Write the shard's part file from its progress record, then remove the record."""
-    parts = dst / PARTS_FOLDER
-    log_folder = progress_folder(parts)
-    _, results = read_progress(log_folder, name=shard.progress_name)
-    results.sort(key=lambda result: result["source"])
-    skipped_files = [
-        {"source": s.source, "reason": s.reason}
-        for s in discovery.skipped
-        if shard.owns(s.source)
-    ]
-    write_part(parts / shard.part_name, header, results, skipped_files)
-    (log_folder / shard.progress_name).unlink()
-    return _summarise(dst, header["params"], header["classes"], results, skipped_files)
-
-
-def _summarise_part(dst: Path, shard: Shard, started: float) -> ExpandSummary:
-    part = read_part(dst / PARTS_FOLDER / shard.part_name)
-    header = part["part"]
-    summary = _summarise(
-        dst, header["params"], header["classes"], part["results"], part["skipped_files"]
-    )
-    summary.shard = shard
-    summary.seconds = time.perf_counter() - started
-    return summary
-
-
-def write_run_manifest(
-    dst: Path,
-    params: dict,
-    classes: list[str],
-    results: list[dict],
-    skipped_files: list[dict],
-) -> ExpandSummary:
-    """Write DST/manifest.json from a run's result records and return its summary.
-
-    `results` are crop result records and `skipped_files` the files discovery
-    skipped, both sorted by source. A single run and a merge of shards both
-    end here, which keeps their manifests byte-identical.
-    """
-    summary = _summarise(dst, params, classes, results, skipped_files)
-    images = [r["image"] for r in results if r["status"] == "cropped"]
-    write_manifest(dst, params, classes, images, summary.skipped, summary.failed)
-    return summary
-
-
-def _summarise(
-    dst: Path,
-    params: dict,
-    classes: list[str],
-    results: list[dict],
-    skipped_files: list[dict],
-) -> ExpandSummary:
-    images = [r["image"] for r in results if r["status"] == "cropped"]
-    skipped = list(skipped_files)
-    skipped += [
-        {"source": r["source"], "reason": r["reason"]}
-        for r in results
-        if r["status"] == "skipped"
-    ]
-    skipped.sort(key=lambda item: item["source"])
-    failed = [
-        {"source": r["source"], "error": r["error"]}
-        for r in results
-        if r["status"] == "failed"
-    ]
-
-    return ExpandSummary(
-        dst=dst,
-        seed=params["seed"],
-        seed_drawn=False,
-        classes=classes,
-        images=len(images),
-        crops=sum(len(image["crops"]) for image in images),
-        skipped=skipped,
-        failed=failed,
-        clamped=[image["source"] for image in images if "requested" in image],
-    )
 
 
 def _log_result(result: dict, n: int) -> None:
@@ -399,31 +291,6 @@ def _executor(executor: str | None, scheduler: str | None) -> str:
         )
     check_executor(executor)
     return executor
-
-
-def _shard(
-    shard: Shard | str | tuple[int, int] | None, seed: int | None, overwrite: bool
-) -> Shard | None:
-    if shard is None:
-        return None
-    try:
-        if isinstance(shard, str):
-            shard = parse_shard(shard)
-        elif not isinstance(shard, Shard):
-            shard = Shard(*shard)
-    except (TypeError, ValueError) as error:
-        raise InvalidParameterError(f"invalid shard: {error}") from None
-    if seed is None:
-        raise InvalidParameterError(
-            "a shard run needs an explicit seed, because every shard would draw "
-            "its own; pass the same seed to every shard"
-        )
-    if overwrite:
-        raise InvalidParameterError(
-            "overwrite cannot be combined with a shard, because shards share "
-            "DST and each would delete the others' crops; empty DST first"
-        )
-    return shard
 
 
 def _draw_seed() -> int:

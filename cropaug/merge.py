@@ -5,20 +5,18 @@ import time
 from pathlib import Path
 
 from cropaug.errors import CropaugError
-from cropaug.expand import ExpandSummary, write_run_manifest
 from cropaug.files import TEMP_PREFIX, TEMP_SUFFIX, remove_temp_files
 from cropaug.manifest import MANIFEST_NAME
-from cropaug.remote import location, remove_tree
-from cropaug.shards import (
+from cropaug.parts import (
     PART_PATTERN,
     PARTS_FOLDER,
     PROGRESS_PATTERN,
-    Shard,
-    discovery_digest,
-    params_differences,
     read_part,
     read_part_header,
 )
+from cropaug.remote import location, remove_tree
+from cropaug.shards import Shard, discovery_digest, params_differences
+from cropaug.summary import ExpandSummary, write_run_manifest
 
 
 class MergeError(CropaugError):

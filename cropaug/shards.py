@@ -6,31 +6,37 @@ Shards are numbered from 0, so a Slurm array `--array=0-{K-1}` maps
 `$SLURM_ARRAY_TASK_ID` straight to I. `cropaug merge` turns the K parts into
 the manifest a single run would have written.
 
-A part file is JSON whose first line contains the header (shard, params,
-classes, discovery digest, versions), so another shard can check it without
-reading the results. Every shard discovers the whole of SRC, so output names
-and the discovery digest are the same in every shard.
+Every shard discovers the whole of SRC, so output names and the discovery
+digest are the same in every shard.
 """
 
 import hashlib
 import json
 import re
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from cropaug.discover import Discovery
-from cropaug.errors import CropaugError, DestinationError
-from cropaug.files import TEMP_PREFIX, TEMP_SUFFIX, OutputWriteError, open_atomic
+from cropaug.errors import DestinationError, InvalidParameterError
+from cropaug.files import TEMP_PREFIX, TEMP_SUFFIX, OutputWriteError
 from cropaug.manifest import MANIFEST_NAME
+from cropaug.parts import (
+    PART_FORMAT_VERSION,
+    PART_PATTERN,
+    PARTS_FOLDER,
+    PROGRESS_PATTERN,
+    read_part,
+    read_part_header,
+    read_progress_header,
+    write_part,
+)
+from cropaug.progress import read_progress
+from cropaug.remote import progress_folder
+from cropaug.summary import ExpandSummary, summarise
 
-PARTS_FOLDER = "_parts"
-PART_FORMAT_VERSION = 1
-
-PART_PATTERN = re.compile(r"^part-(\d+)-of-(\d+)\.json$")
-PROGRESS_PATTERN = re.compile(r"^part-(\d+)-of-(\d+)\.progress\.jsonl$")
 _SHARD_PATTERN = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
-_HEADER_OPENING = '{"part": '
 
 
 @dataclass(frozen=True)
@@ -167,7 +173,7 @@ def check_shard_destination(dst: Path, shard: Shard, header: dict) -> Path | Non
         if PART_PATTERN.match(path.name):
             other = read_part_header(path)
         elif PROGRESS_PATTERN.match(path.name):
-            other = _read_progress_header(path)
+            other = read_progress_header(path)
             if other is None:
                 # A shard that has just created its record but not yet written
                 # the header line.
@@ -233,97 +239,60 @@ def prepare_shard_destination(dst: Path, classes: list[str]) -> None:
             raise OutputWriteError(folder, error) from None
 
 
-def write_part(
-    path: Path, header: dict, results: list[dict], skipped_files: list[dict]
-) -> None:
-    """Write a part file atomically: the header line, then one record per line.
-
-    `results` are the shard's crop result records and `skipped_files` the
-    files of its share of SRC that discovery skipped, both sorted by source.
-    """
-    with open_atomic(path) as file:
-        file.write(f"{_HEADER_OPENING}{_dumps(header)},\n")
-        _write_records(file, "skipped_files", skipped_files)
-        file.write(",\n")
-        _write_records(file, "results", results)
-        file.write("}\n")
-
-
-def read_part_header(path: Path) -> dict:
-    """Read the header line of a part file.
+def validate_shard(
+    shard: Shard | str | tuple[int, int] | None, seed: int | None, overwrite: bool
+) -> Shard | None:
+    """Return the Shard that `shard` gives, or None for an unsharded run.
 
     Raises:
-        CropaugError: when the file cannot be read or is not a part file.
+        InvalidParameterError: for an invalid shard, a missing seed, or
+            `overwrite`, which a shard run cannot use.
     """
-    try:
-        with path.open(encoding="utf-8") as file:
-            line = file.readline()
-    except (OSError, UnicodeDecodeError) as error:
-        raise CropaugError(f"cannot read {path}: {error}") from None
-    if not line.startswith(_HEADER_OPENING):
-        raise CropaugError(f"{path} is not a cropaug part file; remove it")
-    try:
-        header, _ = json.JSONDecoder().raw_decode(line, len(_HEADER_OPENING))
-    except json.JSONDecodeError as error:
-        raise CropaugError(f"{path} is not a cropaug part file ({error})") from None
-    _check_part_version(path, header)
-    return header
-
-
-def read_part(path: Path) -> dict:
-    """Read a whole part file: `part` (the header), `skipped_files` and `results`.
-
-    Raises:
-        CropaugError: when the file cannot be read or is not a part file.
-    """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise CropaugError(f"cannot read {path}: {error}") from None
-    try:
-        part = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise CropaugError(f"{path} is not valid JSON: {error}") from None
-    if not isinstance(part, dict) or not {"part", "skipped_files", "results"} <= set(
-        part
-    ):
-        raise CropaugError(f"{path} is not a cropaug part file; remove it")
-    _check_part_version(path, part["part"])
-    return part
-
-
-def _check_part_version(path: Path, header: dict) -> None:
-    version = header.get("format_version") if isinstance(header, dict) else None
-    if version != PART_FORMAT_VERSION:
-        raise CropaugError(
-            f"{path} has part format_version {version!r}; this cropaug reads "
-            f"version {PART_FORMAT_VERSION}, so rerun that shard with it"
-        )
-
-
-def _read_progress_header(path: Path) -> dict | None:
-    try:
-        with path.open(encoding="utf-8") as file:
-            line = file.readline()
-    except (OSError, UnicodeDecodeError) as error:
-        raise CropaugError(f"cannot read {path}: {error}") from None
-    if not line.endswith("\n"):
+    if shard is None:
         return None
     try:
-        return json.loads(line)
-    except json.JSONDecodeError:
-        raise CropaugError(
-            f"{path} is not a cropaug progress record; remove it"
-        ) from None
+        if isinstance(shard, str):
+            shard = parse_shard(shard)
+        elif not isinstance(shard, Shard):
+            shard = Shard(*shard)
+    except (TypeError, ValueError) as error:
+        raise InvalidParameterError(f"invalid shard: {error}") from None
+    if seed is None:
+        raise InvalidParameterError(
+            "a shard run needs an explicit seed, because every shard would draw "
+            "its own; pass the same seed to every shard"
+        )
+    if overwrite:
+        raise InvalidParameterError(
+            "overwrite cannot be combined with a shard, because shards share "
+            "DST and each would delete the others' crops; empty DST first"
+        )
+    return shard
 
 
-def _write_records(file, key: str, records: list[dict]) -> None:
-    if not records:
-        file.write(f'"{key}": []')
-        return
-    rows = ",\n".join(_dumps(record) for record in records)
-    file.write(f'"{key}": [\n{rows}\n]')
+def finish_shard(dst: Path, shard: Shard, header: dict, discovery) -> ExpandSummary:
+    """Write the shard's part file from its progress record, then remove the record."""
+    parts = dst / PARTS_FOLDER
+    log_folder = progress_folder(parts)
+    _, results = read_progress(log_folder, name=shard.progress_name)
+    results.sort(key=lambda result: result["source"])
+    skipped_files = [
+        {"source": skipped.source, "reason": skipped.reason}
+        for skipped in discovery.skipped
+        if shard.owns(skipped.source)
+    ]
+    write_part(parts / shard.part_name, header, results, skipped_files)
+    (log_folder / shard.progress_name).unlink()
+    return summarise(dst, header["params"], header["classes"], results, skipped_files)
 
 
-def _dumps(value) -> str:
-    return json.dumps(value, ensure_ascii=False)
+def summarise_part(dst: Path, shard: Shard, started: float) -> ExpandSummary:
+    """Return the summary of a shard whose part file already exists."""
+    part = read_part(dst / PARTS_FOLDER / shard.part_name)
+    header = part["part"]
+    summary = summarise(
+        dst, header["params"], header["classes"], part["results"], part["skipped_files"]
+    )
+    summary.shard = shard
+    summary.seconds = time.perf_counter() - started
+    return summary

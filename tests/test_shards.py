@@ -13,7 +13,8 @@ from cropaug.cli import cli
 from cropaug.errors import DestinationError, InvalidParameterError
 from cropaug.expand import expand
 from cropaug.merge import MergeError, merge
-from cropaug.shards import PARTS_FOLDER, Shard, parse_shard, shard_of
+from cropaug.parts import PARTS_FOLDER
+from cropaug.shards import Shard, parse_shard, shard_of
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_DATA = REPO / "sample_data"
