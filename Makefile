@@ -9,12 +9,12 @@ BIN := $(VENV)/bin
 help: ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
 
-install: $(VENV)/.installed ## Create .venv and install cropaug with its test tools
+install: $(VENV)/.installed ## Create .venv and install cropaug, its extras and test tools
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,dask,cloud]'
 	touch $@
 
 run: install ## Expand sample_data/ into out/sample: 10 crops of 224x224 per image

@@ -7,15 +7,28 @@ from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-__all__ = ["CropaugError", "ExpandSummary", "__version__", "expand"]
+__all__ = ["CropaugError", "ExpandSummary", "__version__", "expand", "merge"]
 
 if TYPE_CHECKING:
     from cropaug.errors import CropaugError
     from cropaug.expand import ExpandSummary, expand
+    from cropaug.merge import merge
+
+# Public names imported on first use, so that `cropaug --help` does not pay
+# for numpy and Pillow.
+_LAZY_NAMES = {
+    "CropaugError": "cropaug.errors",
+    "ExpandSummary": "cropaug.expand",
+    "expand": "cropaug.expand",
+    "merge": "cropaug.merge",
+}
+
+# Submodules that share their name with the public function they define.
+_FUNCTION_MODULES = ("expand", "merge")
 
 
 class _Package(types.ModuleType):
-    """The `cropaug` package, which keeps the function `expand` under its name.
+    """The `cropaug` package, which keeps `expand` and `merge` bound to functions.
 
     Loading the submodule `cropaug.expand` makes the import system set the
     package attribute `expand` to that module, which would hide the public
@@ -23,8 +36,8 @@ class _Package(types.ModuleType):
     """
 
     def __setattr__(self, name: str, value) -> None:
-        if name == "expand" and isinstance(value, types.ModuleType):
-            value = value.expand
+        if name in _FUNCTION_MODULES and isinstance(value, types.ModuleType):
+            value = getattr(value, name)
         super().__setattr__(name, value)
 
 
@@ -34,12 +47,7 @@ sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str):
-    # Imported on first use so that `cropaug --help` does not pay for numpy
-    # and Pillow.
-    if name in ("expand", "ExpandSummary"):
-        return getattr(importlib.import_module("cropaug.expand"), name)
-    if name == "CropaugError":
-        from cropaug.errors import CropaugError
-
-        return CropaugError
-    raise AttributeError(f"module 'cropaug' has no attribute {name!r}")
+    module_name = _LAZY_NAMES.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'cropaug' has no attribute {name!r}")
+    return getattr(importlib.import_module(module_name), name)

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from cropaug import __version__
 
@@ -67,6 +68,37 @@ class Ratio(click.ParamType):
         return number
 
 
+class Location(click.ParamType):
+    """A local folder, checked like click.Path, or a URL such as s3://bucket/train."""
+
+    name = "location"
+
+    def __init__(self, exists: bool = False):
+        self._path = click.Path(exists=exists, file_okay=False, path_type=Path)
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and "://" in value:
+            # cropaug.remote opens the URL and reports what is wrong with it.
+            return value
+        return self._path.convert(value, param, ctx)
+
+
+class ShardType(click.ParamType):
+    """`I/K`: shard I of K, with I counted from 0."""
+
+    name = "shard"
+
+    def convert(self, value, param, ctx):
+        from cropaug.shards import Shard, parse_shard
+
+        if isinstance(value, Shard):
+            return value
+        try:
+            return parse_shard(str(value))
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
+
+
 class _TqdmHandler(logging.Handler):
     """Write log lines above the progress bar instead of through it."""
 
@@ -99,8 +131,8 @@ def cli():
 
 
 @cli.command()
-@click.argument("src", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.argument("dst", type=click.Path(path_type=Path))
+@click.argument("src", type=Location(exists=True))
+@click.argument("dst", type=Location())
 @click.option(
     "--size",
     required=True,
@@ -284,6 +316,33 @@ def cli():
     help="Folder for the mask crops [default: DST_masks, beside DST].",
 )
 @click.option(
+    "--shard",
+    type=ShardType(),
+    metavar="I/K",
+    help=(
+        "Crop only shard I of K (I from 0 to K-1) into a DST shared by all "
+        "shards; join them with `cropaug merge DST`. Needs --seed."
+    ),
+)
+@click.option(
+    "--executor",
+    type=click.Choice(["process", "dask"]),
+    help=(
+        "Run crops in a local process pool or on Dask "
+        "[default: dask with --scheduler, process otherwise]."
+    ),
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    envvar="DASK_SCHEDULER_ADDRESS",
+    show_envvar=True,
+    help=(
+        "Dask scheduler address, such as tcp://10.0.0.5:8786. Without it, "
+        "--executor dask starts a local cluster of --workers processes."
+    ),
+)
+@click.option(
     "-v",
     "--verbose",
     count=True,
@@ -317,6 +376,9 @@ def expand(
     min_shift,
     mask_root,
     mask_out,
+    shard,
+    executor,
+    scheduler,
     verbose,
     quiet,
 ):
@@ -325,7 +387,8 @@ def expand(
     SRC holds one folder per class; images are found recursively inside each
     class and DST mirrors the tree. DST/manifest.json records every crop's
     box. --mode picks other crop families (resized, center, five, ten, grid),
-    and --masks cuts a label-mask tree alongside. Example:
+    and --masks cuts a label-mask tree alongside. SRC and DST may be URLs
+    such as s3://bucket/train when the cloud extra is installed. Example:
 
         cropaug expand photos/ crops/ --size 224 --n 10 --seed 0
     """
@@ -334,6 +397,7 @@ def expand(
 
     _check_mode_options(mode, n, mask_root, mask_out)
     _configure_logging(verbose, quiet)
+    scheduler = _scheduler_for(executor, scheduler)
     try:
         summary = run_expand(
             src,
@@ -363,19 +427,74 @@ def expand(
             small=small,
             resize=resize,
             keep_exif=keep_exif,
+            shard=shard,
+            executor=executor,
+            scheduler=scheduler,
         )
     except InvalidParameterError as error:
         raise click.UsageError(str(error)) from None
     except CropaugError as error:
         raise click.ClickException(str(error)) from None
 
+    _report(summary)
+
+
+@cli.command()
+@click.argument("dst", type=Location(exists=True))
+@click.option("-q", "--quiet", is_flag=True, help="Hide warnings.")
+def merge(dst, quiet):
+    """Join the parts that `cropaug expand --shard I/K` runs wrote into DST.
+
+    Checks that every part from 0 to K-1 is present, that no source is in
+    two parts or in none, and that all shards ran with the same options.
+    Then writes DST/manifest.json, byte-identical to the one a single run
+    writes, and removes DST/_parts. Example:
+
+        cropaug merge crops/
+    """
+    from cropaug.errors import CropaugError
+    from cropaug.merge import merge as run_merge
+
+    _configure_logging(0, quiet)
+    try:
+        summary = run_merge(dst)
+    except CropaugError as error:
+        raise click.ClickException(str(error)) from None
+
+    _report(summary)
+
+
+def _scheduler_for(executor: str | None, scheduler: str | None) -> str | None:
+    """Return the scheduler address to use, rejecting one that cannot be used."""
+    if not scheduler or executor != "process":
+        return scheduler
+    source = click.get_current_context().get_parameter_source("scheduler")
+    if source is ParameterSource.ENVIRONMENT:
+        # An address set for the whole shell does not override an explicit
+        # --executor process.
+        return None
+    raise click.BadParameter(
+        "a scheduler address needs --executor dask, not process",
+        param_hint="'--scheduler'",
+    )
+
+
+def _report(summary) -> None:
+    """Print the failures on stderr and the summary line; exit 1 if any failed."""
     for failure in summary.failed:
         click.echo(f"failed: {failure['source']}: {failure['error']}", err=True)
+    prefix = f"shard {summary.shard}: " if summary.shard is not None else ""
     click.echo(
-        f"images {summary.images}, crops {summary.crops}, "
+        f"{prefix}images {summary.images}, crops {summary.crops}, "
         f"skipped {len(summary.skipped)}, failed {len(summary.failed)}, "
         f"{summary.seconds:.1f} s (seed {summary.seed})"
     )
+    if summary.shard is not None:
+        click.echo(
+            f"wrote {summary.part_path}; run `cropaug merge {summary.dst}` once "
+            f"all {summary.shard.count} shards have finished",
+            err=True,
+        )
     if summary.failed:
         sys.exit(1)
 

@@ -62,7 +62,13 @@ def discover_sources(src: Path, follow_symlinks: bool = False) -> Discovery:
     record. Symbolic links are skipped unless `follow_symlinks` is set; a
     followed link that leads back into a folder already being walked is
     skipped as a loop.
+
+    `src` may also be a RemotePath (an fsspec URL), which has no symbolic links.
     """
+    from cropaug.remote import is_remote
+
+    if is_remote(src):
+        return _discover_remote(src)
     discovery = Discovery(classes=[])
 
     for entry in _sorted_entries(src):
@@ -97,6 +103,45 @@ def discover_sources(src: Path, follow_symlinks: bool = False) -> Discovery:
 
 
 _INVALID_NAME = "name is not valid UTF-8; rename it to include it"
+
+
+def _discover_remote(src) -> Discovery:
+    """Sort the objects under a RemotePath as `discover_sources` sorts files.
+
+    One recursive listing replaces the walk, since each listing request to an
+    object store takes a network round trip.
+    """
+    discovery = Discovery(classes=[])
+    prefix = src.path + "/"
+    classes = set()
+    counts: dict[str, int] = {}
+    for name, info in src.fs.find(src.path, withdirs=True, detail=True).items():
+        if not name.startswith(prefix):
+            continue
+        path = name[len(prefix) :].rstrip("/")
+        parts = path.split("/")
+        if any(is_hidden(part) for part in parts):
+            continue
+        if info["type"] == "directory":
+            if len(parts) == 1:
+                classes.add(path)
+            continue
+        if len(parts) == 1:
+            discovery.skipped.append(Skipped(path, "not in a class folder"))
+            continue
+        classes.add(parts[0])
+        reason = _reason_not_image(src / path)
+        if reason is None:
+            discovery.sources.append(Source(path, parts[0]))
+            counts[parts[0]] = counts.get(parts[0], 0) + 1
+        else:
+            discovery.skipped.append(Skipped(path, reason))
+
+    discovery.classes = sorted(classes)
+    discovery.empty_classes = [name for name in discovery.classes if name not in counts]
+    discovery.skipped.sort(key=lambda skipped: skipped.source)
+    discovery.sources.sort(key=lambda source: source.path)
+    return discovery
 
 
 def _walk_class(

@@ -3,9 +3,7 @@
 import logging
 import os
 import secrets
-import shutil
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image
@@ -13,8 +11,9 @@ from PIL import Image
 from cropaug.crop import CropJob, CropSettings
 from cropaug.discover import discover_sources
 from cropaug.errors import CropaugError, DestinationError, InvalidParameterError
+from cropaug.executors import EXECUTORS, check_executor, run_jobs
 from cropaug.imaging import SUBSAMPLING, parse_color
-from cropaug.manifest import MANIFEST_NAME, write_manifest
+from cropaug.manifest import MANIFEST_NAME
 from cropaug.masks import (
     check_mask_folders,
     prepare_mask_folder,
@@ -23,9 +22,20 @@ from cropaug.masks import (
 )
 from cropaug.modes import describe_shortfall, resolve_count, validate_mode_settings
 from cropaug.naming import plan_output_stems
-from cropaug.pool import run_jobs
+from cropaug.parts import PARTS_FOLDER
 from cropaug.progress import PROGRESS_NAME, ProgressLog, read_progress
+from cropaug.remote import location, progress_folder, remove_tree
+from cropaug.shards import (
+    Shard,
+    check_shard_destination,
+    finish_shard,
+    prepare_shard_destination,
+    shard_header,
+    summarise_part,
+    validate_shard,
+)
 from cropaug.sizing import SMALL_POLICIES
+from cropaug.summary import ExpandSummary, write_run_manifest
 
 logger = logging.getLogger(__name__)
 
@@ -33,26 +43,6 @@ FORMATS = ("same", "jpeg", "png", "webp")
 
 # Seeds drawn when none is given stay below 2**32 so they are easy to retype.
 _DRAWN_SEED_BOUND = 1 << 32
-
-
-@dataclass
-class ExpandSummary:
-    """What one run did; `failed` lists each source that could not be cropped."""
-
-    dst: Path
-    seed: int
-    seed_drawn: bool
-    classes: list[str]
-    images: int
-    crops: int
-    skipped: list[dict] = field(default_factory=list)
-    failed: list[dict] = field(default_factory=list)
-    clamped: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def manifest_path(self) -> Path:
-        return self.dst / MANIFEST_NAME
 
 
 def expand(
@@ -84,6 +74,9 @@ def expand(
     small: str = "skip",
     resize: int | None = None,
     keep_exif: bool = False,
+    shard: Shard | str | tuple[int, int] | None = None,
+    executor: str | None = None,
+    scheduler: str | None = None,
 ) -> ExpandSummary:
     """Write `n` distinct random crops of every image under SRC into DST.
 
@@ -127,6 +120,15 @@ def expand(
             before cropping (Lanczos); the boxes refer to the resized image.
         keep_exif: copy each source's EXIF into its crops, without the
             Orientation tag and with the size tags set to the crop size.
+        shard: crop only shard I of K, given as "I/K", (I, K) or a Shard,
+            with I counted from 0. Shards share DST and each writes
+            `DST/_parts/part-I-of-K.json` instead of the manifest; `merge`
+            joins them. Needs an explicit `seed`.
+        executor: "process" (a local process pool) or "dask"; defaults to
+            "dask" when `scheduler` is given and to "process" otherwise.
+        scheduler: address of a running Dask scheduler, such as
+            "tcp://10.0.0.5:8786". With executor "dask" and no address, a
+            local Dask cluster of `workers` processes runs on 127.0.0.1.
 
     Returns:
         The run's summary. Sources that failed are listed in it and in the
@@ -167,9 +169,11 @@ def expand(
         keep_exif=keep_exif,
     )
     _validate(settings, workers)
+    executor = _executor(executor, scheduler)
+    shard = validate_shard(shard, seed, overwrite)
     workers = workers or os.cpu_count() or 1
-    src_path, dst_path = Path(src), Path(dst)
-    _check_folders(src_path, dst_path, overwrite)
+    src_path, dst_path = location(src), location(dst)
+    _check_folders(src_path, dst_path, overwrite, sharded=shard is not None)
     if settings.mask_root is not None and settings.mask_out is not None:
         check_mask_folders(
             src_path, dst_path, settings.mask_root, settings.mask_out, overwrite
@@ -195,18 +199,54 @@ def expand(
     jobs = [CropJob(s.path, s.class_name, stems[s.path]) for s in discovery.sources]
 
     params = settings_to_params(settings, dst_path)
-    _prepare_destination(dst_path, discovery.classes)
-    if settings.mask_out is not None:
-        prepare_mask_folder(settings.mask_out, discovery.classes)
-    log = ProgressLog(dst_path, {"params": params})
+    if shard is None:
+        _prepare_destination(dst_path, discovery.classes)
+        if settings.mask_out is not None:
+            prepare_mask_folder(settings.mask_out, discovery.classes)
+        log_folder = progress_folder(dst_path)
+        log_name, header = PROGRESS_NAME, {"params": params}
+    else:
+        header = shard_header(shard, params, discovery)
+        finished_part = check_shard_destination(dst_path, shard, header)
+        if finished_part is not None:
+            logger.warning(
+                "shard %s already finished (%s); delete that file to run it again",
+                shard,
+                finished_part,
+            )
+            return summarise_part(dst_path, shard, started)
+        jobs = [job for job in jobs if shard.owns(job.source)]
+        prepare_shard_destination(dst_path, discovery.classes)
+        if settings.mask_out is not None:
+            prepare_mask_folder(settings.mask_out, discovery.classes)
+        log_folder = progress_folder(dst_path / PARTS_FOLDER)
+        log_name = shard.progress_name
+        # NOTE: a shard run starts over when its progress record exists from
+        # a stopped run. Resuming reads that record like the unsharded one,
+        # since it has the same layout and its header also contains "params".
+
+    log = ProgressLog(log_folder, header, name=log_name)
     try:
-        for result in run_jobs(jobs, src_path, dst_path, settings, workers, progress):
+        for result in run_jobs(
+            jobs,
+            src_path,
+            dst_path,
+            settings,
+            workers=workers,
+            progress=progress,
+            executor=executor,
+            scheduler=scheduler,
+        ):
             log.append(result)
             _log_result(result, settings)
     finally:
         log.close()
 
-    summary = _finish(dst_path, params, discovery)
+    if shard is None:
+        summary = _finish(dst_path, params, discovery)
+    else:
+        summary = finish_shard(dst_path, shard, header, discovery)
+    summary.shard = shard
     summary.seed = settings.seed
     summary.seed_drawn = seed_drawn
     summary.seconds = time.perf_counter() - started
@@ -254,36 +294,14 @@ def settings_to_params(settings: CropSettings, dst: Path | None = None) -> dict:
 
 def _finish(dst: Path, params: dict, discovery) -> ExpandSummary:
     """Build the manifest from the progress record, then remove the record."""
-    _, results = read_progress(dst)
+    _, results = read_progress(progress_folder(dst))
     results.sort(key=lambda result: result["source"])
-    images = [r["image"] for r in results if r["status"] == "cropped"]
-    skipped = [{"source": s.source, "reason": s.reason} for s in discovery.skipped]
-    skipped += [
-        {"source": r["source"], "reason": r["reason"]}
-        for r in results
-        if r["status"] == "skipped"
+    skipped_files = [
+        {"source": s.source, "reason": s.reason} for s in discovery.skipped
     ]
-    skipped.sort(key=lambda item: item["source"])
-    failed = [
-        {"source": r["source"], "error": r["error"]}
-        for r in results
-        if r["status"] == "failed"
-    ]
-
-    totals = write_manifest(dst, params, discovery.classes, images, skipped, failed)
-    (dst / PROGRESS_NAME).unlink()
-
-    return ExpandSummary(
-        dst=dst,
-        seed=params["seed"],
-        seed_drawn=False,
-        classes=discovery.classes,
-        images=totals["images"],
-        crops=totals["crops"],
-        skipped=skipped,
-        failed=failed,
-        clamped=[image["source"] for image in images if "requested" in image],
-    )
+    summary = write_run_manifest(dst, params, discovery.classes, results, skipped_files)
+    (progress_folder(dst) / PROGRESS_NAME).unlink()
+    return summary
 
 
 def _log_result(result: dict, settings: CropSettings) -> None:
@@ -367,11 +385,27 @@ def _stride(stride: int | tuple[int, int] | None) -> tuple[int, int] | None:
         ) from None
 
 
+def _executor(executor: str | None, scheduler: str | None) -> str:
+    if executor is None:
+        executor = "dask" if scheduler else "process"
+    if executor not in EXECUTORS:
+        raise InvalidParameterError(
+            f"executor must be one of {', '.join(EXECUTORS)}, not {executor!r}"
+        )
+    if scheduler and executor != "dask":
+        raise InvalidParameterError(
+            f"a scheduler address needs the dask executor, not {executor!r}; "
+            "drop the address or use the dask executor"
+        )
+    check_executor(executor)
+    return executor
+
+
 def _draw_seed() -> int:
     return secrets.randbelow(_DRAWN_SEED_BOUND)
 
 
-def _check_folders(src: Path, dst: Path, overwrite: bool) -> None:
+def _check_folders(src: Path, dst: Path, overwrite: bool, sharded: bool) -> None:
     if not src.is_dir():
         raise CropaugError(
             f"SRC {src} is not a folder; pass the root of a class-per-folder tree"
@@ -388,6 +422,9 @@ def _check_folders(src: Path, dst: Path, overwrite: bool) -> None:
     if dst.exists() and not dst.is_dir():
         raise DestinationError(f"DST {dst} is a file; choose a folder")
     if not dst.exists() or not any(dst.iterdir()):
+        return
+    if sharded:
+        # check_shard_destination decides once the classes of SRC are known.
         return
     if not overwrite:
         raise DestinationError(
@@ -410,7 +447,7 @@ def _prepare_destination(dst: Path, classes: list[str]) -> None:
     if dst.exists():
         for child in dst.iterdir():
             if child.is_dir() and not child.is_symlink():
-                shutil.rmtree(child)
+                remove_tree(child)
             else:
                 child.unlink()
     # Created here too, because a SRC without classes creates no class folder.

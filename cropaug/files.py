@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import IO
 
 from cropaug.errors import CropaugError
+from cropaug.remote import is_remote
 
 # Temporary files start with a dot, so dataset loaders and cropaug's own walk
 # ignore them, and end in ".tmp", so no image loader takes them for an image.
@@ -37,18 +38,27 @@ class OutputWriteError(CropaugError):
         self._error = error
 
     def __reduce__(self):
-        # A worker process sends this error to the parent pickled, and the
-        # default reduction would call __init__ with the message alone.
+        # Rebuilt from the constructor's arguments, so the error can travel
+        # from a pool or Dask worker back to the parent.
         return type(self), (self.path, self._error)
 
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write `data` to a temporary file beside `path`, then rename it into place.
 
+    At a URL the data goes up in one request instead, which object stores
+    apply whole or not at all.
+
     Raises:
         OutputWriteError: naming the path, when the disk is full or the
             folder is not writable.
     """
+    if is_remote(path):
+        try:
+            path.write_bytes(data)
+        except OSError as error:
+            raise OutputWriteError(path, error) from None
+        return
     try:
         descriptor, temp_name = tempfile.mkstemp(
             dir=path.parent, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX
@@ -69,34 +79,45 @@ def write_atomic(path: Path, data: bytes) -> None:
 def open_atomic(path: Path) -> Iterator[IO[str]]:
     """Open a UTF-8 text file that replaces `path` only when the block completes.
 
+    For a URL the file is written in the local temporary directory and
+    uploaded when the block completes.
+
     Raises:
         OutputWriteError: naming the path, when the file cannot be written.
     """
+    remote = is_remote(path)
     try:
         descriptor, temp_name = tempfile.mkstemp(
-            dir=path.parent, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX
+            dir=None if remote else path.parent, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX
         )
     except OSError as error:
         raise OutputWriteError(path, error) from None
-    completed = False
+    # Whether the temporary file now has the final name, so must not be removed.
+    replaced = False
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as file:
             os.fchmod(file.fileno(), _FILE_MODE)
             yield file
-        os.replace(temp_name, path)
-        completed = True
+        if remote:
+            path.upload(Path(temp_name))
+        else:
+            os.replace(temp_name, path)
+            replaced = True
     except OSError as error:
         raise OutputWriteError(path, error) from None
     finally:
-        if not completed:
+        if not replaced:
             _remove_quietly(Path(temp_name))
 
 
 def remove_temp_files(root: Path) -> int:
     """Delete the temporary files an interrupted run left under `root`.
 
-    Returns how many were deleted.
+    Returns how many were deleted. Writes to a URL leave no temporary file
+    there, so a URL has none to delete.
     """
+    if is_remote(root):
+        return 0
     removed = 0
     for folder, _, names in os.walk(root):
         for name in names:

@@ -18,8 +18,8 @@ PROGRESS_NAME = ".cropaug-progress.jsonl"
 class ProgressLog:
     """Append-only writer of the progress record."""
 
-    def __init__(self, dst: Path, header: dict):
-        self.path = dst / PROGRESS_NAME
+    def __init__(self, dst: Path, header: dict, name: str = PROGRESS_NAME):
+        self.path = dst / name
         try:
             self._file = self.path.open("w", encoding="utf-8", newline="\n")
         except OSError as error:
@@ -38,12 +38,13 @@ class ProgressLog:
         self._file.close()
 
 
-def read_progress(dst: Path) -> tuple[dict, list[dict]]:
+def read_progress(dst: Path, name: str = PROGRESS_NAME) -> tuple[dict, list[dict]]:
     """Return the header and the finished-source records of a progress file.
 
-    A last line cut short by a kill is ignored.
+    A last line cut short by a kill is ignored. A shard run keeps its record
+    under another `name`, in `DST/_parts` or, for a URL, in a local folder.
     """
-    path = dst / PROGRESS_NAME
+    path = dst / name
     lines = path.read_text(encoding="utf-8").split("\n")
     records = []
     for line in lines:

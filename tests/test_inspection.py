@@ -202,7 +202,11 @@ def test_cli_inspect_image_json_is_record(odd_run):
 @pytest.mark.parametrize(
     ("source", "message"),
     [
-        ("a/broken.png", "Error: a/broken.png has no crops: it failed: truncated or corrupt PNG header"),
+        (
+            "a/broken.png",
+            "Error: a/broken.png has no crops: it failed: "
+            "truncated or corrupt PNG header",
+        ),
         (
             "a/tiny.png",
             "Error: a/tiny.png has no crops: it was skipped: image is 4x4, smaller "

@@ -18,4 +18,4 @@ def test_package_expand_is_function(imports):
     )
 
     assert result.stderr == ""
-    assert result.stdout == "True <class 'cropaug.expand.ExpandSummary'>\n"
+    assert result.stdout == "True <class 'cropaug.summary.ExpandSummary'>\n"

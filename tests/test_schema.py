@@ -47,7 +47,9 @@ def test_schema_accepts_optional_fields(tmp_path):
 
     assert_manifest_valid(manifest)
     assert {"frames", "conversion", "requested"} <= fields
-    assert manifest["failed"] == [{"source": "a/broken.png", "error": "not an image"}]
+    assert manifest["failed"] == [
+        {"source": "a/broken.png", "error": "truncated or corrupt PNG header"}
+    ]
 
 
 def test_schema_accepts_future_fields(sample_run):
