@@ -25,6 +25,7 @@ from cropaug.errors import CropaugError, ImageError, InvalidParameterError
 from cropaug.files import write_atomic
 from cropaug.inspection import find_image
 from cropaug.manifest import MANIFEST_NAME
+from cropaug.paths import path_problem, resolve_inside
 from cropaug.preview_data import (
     PLACEHOLDER,
     load_crop_files,
@@ -34,7 +35,7 @@ from cropaug.preview_data import (
     recorded_boxes,
     sampled_boxes,
 )
-from cropaug.validate import load_checked_manifest, path_problem, resolve_inside
+from cropaug.validate import load_checked_manifest
 
 logger = logging.getLogger(__name__)
 

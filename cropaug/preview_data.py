@@ -9,8 +9,8 @@ from cropaug.crop import CropSettings, load_source
 from cropaug.drawing import scaled_size
 from cropaug.errors import CropaugError, ImageError
 from cropaug.imaging import DecodedImage, decode_image, prepare_image
+from cropaug.paths import resolve_inside
 from cropaug.sampling import count_positions, image_rng, sample_corners
-from cropaug.validate import resolve_inside
 
 logger = logging.getLogger(__name__)
 

@@ -16,8 +16,9 @@ from cropaug.crop import CropSettings, load_source, write_crops
 from cropaug.errors import CropaugError, DestinationError, ImageError, ManifestError
 from cropaug.imaging import DecodedImage, PreparedImage, output_format_for
 from cropaug.manifest import library_versions, write_manifest
+from cropaug.paths import is_inside, resolve_inside
 from cropaug.pool import run_tasks
-from cropaug.validate import is_inside, load_checked_manifest, resolve_inside
+from cropaug.validate import load_checked_manifest
 
 logger = logging.getLogger(__name__)
 

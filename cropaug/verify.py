@@ -24,6 +24,7 @@ from cropaug.crop import CropSettings
 from cropaug.errors import ImageError, ManifestError
 from cropaug.files import TEMP_PREFIX, TEMP_SUFFIX
 from cropaug.manifest import MANIFEST_NAME
+from cropaug.paths import is_inside
 from cropaug.pool import run_tasks
 from cropaug.progress import PROGRESS_NAME
 from cropaug.reproduce import (
@@ -31,7 +32,7 @@ from cropaug.reproduce import (
     version_differences,
     write_recorded_crops,
 )
-from cropaug.validate import is_inside, load_checked_manifest
+from cropaug.validate import load_checked_manifest
 
 # Mean absolute difference, in levels of 0-255, allowed in any 16x16 tile of a
 # lossy crop when the library versions differ from the manifest's.
