@@ -388,6 +388,25 @@ def _click_errors():
         raise click.ClickException(str(error)) from None
 
 
+def _mask_options(mask_out_help: str):
+    def decorate(function):
+        function = click.option(
+            "--mask-out",
+            type=click.Path(file_okay=False, path_type=Path),
+            metavar="DIR",
+            help=mask_out_help,
+        )(function)
+        return click.option(
+            "--masks",
+            "mask_root",
+            type=click.Path(exists=True, file_okay=False, path_type=Path),
+            metavar="MASK_ROOT",
+            help="The label-mask tree the run cropped (expand --masks).",
+        )(function)
+
+    return decorate
+
+
 def _manifest_file(path: Path) -> Path:
     from cropaug.manifest import MANIFEST_NAME
 
@@ -447,26 +466,39 @@ def inspect(manifest, as_json, source):
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="The SRC folder the run cropped.",
 )
+@_mask_options(
+    "Folder of the mask crops, if moved [default: params.mask_out of the manifest, "
+    "relative to DST]."
+)
 @_workers_option
 @_logging_options
-def verify(dst, src, workers, verbose, quiet):
+def verify(dst, src, mask_root, mask_out, workers, verbose, quiet):
     """Check that DST contains exactly what DST/manifest.json records.
 
     Every crop must exist, decode, have the recorded size and match its box
-    in the source: the same pixels for PNG, BMP and lossless WebP, and for
-    JPEG and WebP too while the library versions are the manifest's. Every
-    source must have its recorded SHA-256, and DST must contain no other
-    files. Exits 0 when every check passes and 1 otherwise, with one line per
-    problem. Example:
+    in the source, resized and mirrored as recorded. PNG, BMP and lossless
+    WebP crops must have the same pixels, and JPEG and WebP crops too while
+    the library versions are the manifest's. Every source must have its
+    recorded SHA-256, and DST must contain no other files. The mask crops
+    of a run with masks are checked alike, and their labels are compared
+    with the masks when --masks is given. Exits 0 when every check passes
+    and 1 otherwise, with one line per problem. Example:
 
-        cropaug verify crops/ --source photos/
+        cropaug verify crops/ --source photos/ --masks labels/
     """
     from cropaug.inspection import printable
     from cropaug.verify import verify as run_verify
 
     _configure_logging(verbose, quiet)
     with _click_errors():
-        report = run_verify(dst, src, workers=workers, progress=not quiet)
+        report = run_verify(
+            dst,
+            src,
+            masks=mask_root,
+            mask_out=mask_out,
+            workers=workers,
+            progress=not quiet,
+        )
     for difference in report.version_differences:
         logger.warning(
             "%s, so lossy crops may differ by up to %s levels in a 16x16 tile",
@@ -477,6 +509,9 @@ def verify(dst, src, workers, verbose, quiet):
     for problem in report.problems:
         click.echo(printable(f"{problem.path}: {problem.message}"))
     counts = f"{report.images} images, {report.crops} crops"
+    if report.mask_out is not None:
+        compared = "" if report.masks_compared else ", labels not compared"
+        counts += f", their mask crops in {report.mask_out}{compared}"
     if report.ok:
         click.echo(f"ok: {counts} match {_manifest_file(dst)}")
         return
@@ -504,34 +539,45 @@ def verify(dst, src, workers, verbose, quiet):
     is_flag=True,
     help="Crop sources whose SHA-256 differs from the manifest's, as they are now.",
 )
+@_mask_options("Folder for the mask crops [default: OUT_masks, beside OUT].")
 @_workers_option
 @_logging_options
-def reproduce(manifest, src, out, ignore_hash, workers, verbose, quiet):
+def reproduce(
+    manifest, src, out, ignore_hash, mask_root, mask_out, workers, verbose, quiet
+):
     """Rebuild a run's crops from its manifest's boxes.
 
-    No box is drawn again. With the library versions the manifest records,
-    OUT matches the original DST byte for byte, manifest included. MANIFEST
-    is DST/manifest.json or DST. Example:
+    No box is drawn again: every crop is cut at its recorded box, resized
+    and mirrored as recorded. With --masks the mask crops are rebuilt too;
+    without it, a run's mask crops are left out and the new manifest records
+    no masks. With the library versions the manifest records, OUT matches
+    the original DST byte for byte, manifest included. MANIFEST is
+    DST/manifest.json or DST. Example:
 
         cropaug reproduce crops/manifest.json --source photos/ --out rebuilt/
     """
     from cropaug.reproduce import reproduce as run_reproduce
 
+    if mask_out is not None and mask_root is None:
+        raise click.UsageError("--mask-out needs --masks MASK_ROOT.")
     _configure_logging(verbose, quiet)
     with _click_errors():
         summary = run_reproduce(
             _manifest_file(manifest),
             src,
             out,
+            masks=mask_root,
+            mask_out=mask_out,
             ignore_hash=ignore_hash,
             workers=workers,
             progress=not quiet,
         )
     for failure in summary.failed:
         click.echo(f"failed: {failure['source']}: {failure['error']}", err=True)
+    masks = f"; mask crops in {summary.mask_out}" if summary.mask_out else ""
     click.echo(
         f"images {summary.images}, crops {summary.crops}, "
-        f"failed {len(summary.failed)}, written to {summary.out}"
+        f"failed {len(summary.failed)}, written to {summary.out}{masks}"
     )
     if summary.failed:
         sys.exit(1)
