@@ -621,26 +621,92 @@ def reproduce(
     show_default=True,
     help="Sources on a --grid sheet.",
 )
+@click.option(
+    "--mode",
+    type=click.Choice(MODES),
+    help="How expand places boxes, as for expand [default: random].",
+)
+@click.option(
+    "--scale",
+    nargs=2,
+    type=Ratio(),
+    metavar="MIN MAX",
+    help="--mode resized: range of a box's area as a fraction of the image's.",
+)
+@click.option(
+    "--ratio",
+    nargs=2,
+    type=Ratio(),
+    metavar="MIN MAX",
+    help="--mode resized: range of a box's width/height.",
+)
+@click.option(
+    "--resample",
+    type=click.Choice(RESAMPLING_FILTERS),
+    help="Filter that resizes the crops in the strip [default: bilinear].",
+)
+@click.option(
+    "--stride", type=CropSize(), help="--mode grid: step between corners, S or SXxSY."
+)
+@click.option(
+    "--hflip",
+    type=click.FloatRange(0, 1),
+    help="Probability that a crop is mirrored left to right [default: 0].",
+)
+@click.option(
+    "--min-shift",
+    type=click.IntRange(min=1),
+    help="Smallest distance in pixels between corners of one image [default: 2].",
+)
 @_logging_options
 def preview(
-    target, output, size, n, seed, source, src, grid, max_images, verbose, quiet
+    target,
+    output,
+    size,
+    n,
+    seed,
+    source,
+    src,
+    grid,
+    max_images,
+    mode,
+    scale,
+    ratio,
+    resample,
+    stride,
+    hflip,
+    min_shift,
+    verbose,
+    quiet,
 ):
     """Draw a PNG of crop boxes over a source, with the crops below.
 
     TARGET is an image, a SRC folder, or DST/manifest.json (or DST). For an
-    image or SRC the boxes are the ones `expand` would draw with --size, --n
-    and --seed. A lone image is seeded by its folder and file name, as if it
-    lay in a class folder of SRC. For a manifest they are the recorded ones.
+    image or SRC the boxes are the ones `expand` would draw with --size, --n,
+    --seed, --mode and its options. A lone image is seeded by its folder and
+    file name, as if it lay in a class folder of SRC. For a manifest they are
+    the recorded ones. Mirrored crops have an F after their number.
     Examples:
 
     \b
         cropaug preview photos/cats/a.jpg --size 224 --n 10 --seed 0 -o a.png
         cropaug preview photos/ --grid --size 224 --n 10 --seed 0 -o sheet.png
+        cropaug preview photos/cats/a.jpg --size 224 --mode five -o five.png
         cropaug preview crops/ --image cats/a.jpg --source photos/ -o a.png
         cropaug preview crops/manifest.json --grid -o sheet.png
     """
     from cropaug.preview import render_preview, save_png
 
+    given = {
+        "mode": mode,
+        "scale": scale,
+        "ratio": ratio,
+        "resample": resample,
+        "stride": stride,
+        "hflip": hflip,
+        "min_shift": min_shift,
+    }
+    box_options = {name: value for name, value in given.items() if value is not None}
     _configure_logging(verbose, quiet)
     with _click_errors():
         picture = render_preview(
@@ -652,6 +718,7 @@ def preview(
             src=src,
             grid=grid,
             max_images=max_images,
+            box_options=box_options,
         )
         save_png(picture, output)
     click.echo(f"wrote {output} ({picture.width}x{picture.height})")
