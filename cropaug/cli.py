@@ -433,12 +433,8 @@ def inspect(manifest, as_json, source):
     """
     import json
 
-    from cropaug.inspection import (
-        find_image,
-        format_image,
-        format_summary,
-        summarize_manifest,
-    )
+    from cropaug.inspection import find_image, summarize_manifest
+    from cropaug.inspection_text import format_image, format_summary
     from cropaug.validate import load_checked_manifest
 
     path = _manifest_file(manifest)
@@ -486,7 +482,7 @@ def verify(dst, src, mask_root, mask_out, workers, verbose, quiet):
 
         cropaug verify crops/ --source photos/ --masks labels/
     """
-    from cropaug.inspection import printable
+    from cropaug.inspection_text import printable
     from cropaug.verify import verify as run_verify
 
     _configure_logging(verbose, quiet)
