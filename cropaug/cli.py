@@ -506,10 +506,12 @@ def verify(dst, src, mask_root, mask_out, workers, verbose, quiet):
         click.echo(printable(f"{problem.path}: {problem.message}"))
     counts = f"{report.images} images, {report.crops} crops"
     if report.mask_out is not None:
-        compared = "" if report.masks_compared else ", labels not compared"
-        counts += f", their mask crops in {report.mask_out}{compared}"
+        counts += f" and their mask crops in {report.mask_out}"
+    unchecked = ""
+    if report.mask_out is not None and not report.masks_compared:
+        unchecked = "; mask labels not compared (pass --masks MASK_ROOT)"
     if report.ok:
-        click.echo(f"ok: {counts} match {_manifest_file(dst)}")
+        click.echo(f"ok: {counts} match {_manifest_file(dst)}{unchecked}")
         return
     click.echo(f"{len(report.problems)} problems ({counts} checked)")
     sys.exit(1)

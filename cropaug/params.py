@@ -103,7 +103,7 @@ def with_mask_folders(
     if params.get("masks") is not True:
         raise InvalidParameterError(
             "the manifest records no masks (params.masks is false), so there "
-            "are no mask crops; leave out the mask folder"
+            "are no mask crops; leave out MASK_ROOT (--masks)"
         )
     if mask_out is None:
         raise InvalidParameterError(

@@ -99,7 +99,7 @@ def verify(
         if mask_folder is None:
             raise InvalidParameterError(
                 "the manifest records no masks (params.masks is false), so there "
-                "are no mask crops; leave out the mask folder"
+                "are no mask crops; leave out the mask folder (--mask-out)"
             )
         mask_folder = Path(mask_out)
     if masks is not None:

@@ -96,7 +96,7 @@ def test_with_mask_folders_run_without_masks():
 
     assert str(raised.value) == (
         "the manifest records no masks (params.masks is false), so there are no "
-        "mask crops; leave out the mask folder"
+        "mask crops; leave out MASK_ROOT (--masks)"
     )
 
 

@@ -505,7 +505,7 @@ def test_reproduce_masks_for_run_without(small_run, tmp_path):
 
     assert str(raised.value) == (
         "the manifest records no masks (params.masks is false), so there are no "
-        "mask crops; leave out the mask folder"
+        "mask crops; leave out MASK_ROOT (--masks)"
     )
     assert not (tmp_path / "out").exists()
 

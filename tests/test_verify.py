@@ -447,7 +447,19 @@ def test_verify_masks_for_run_without(small_run):
 
     assert str(raised.value) == (
         "the manifest records no masks (params.masks is false), so there are no "
-        "mask crops; leave out the mask folder"
+        "mask crops; leave out MASK_ROOT (--masks)"
+    )
+
+
+def test_verify_mask_out_for_run_without(small_run, tmp_path):
+    src, dst = small_run
+
+    with pytest.raises(InvalidParameterError) as raised:
+        verify(dst, src, mask_out=tmp_path, workers=1)
+
+    assert str(raised.value) == (
+        "the manifest records no masks (params.masks is false), so there are no "
+        "mask crops; leave out the mask folder (--mask-out)"
     )
 
 
@@ -464,7 +476,23 @@ def test_cli_verify_masks_ok(resized_run, mode_sources):
 
     assert result.exit_code == 0
     assert result.output == (
-        f"ok: 4 images, 20 crops, their mask crops in "
+        f"ok: 4 images, 20 crops and their mask crops in "
         f"{resized_run.parent.resolve() / 'dst_masks'} match "
         f"{resized_run / 'manifest.json'}\n"
+    )
+
+
+def test_cli_verify_masks_not_compared(resized_run, mode_sources):
+    src, _ = mode_sources
+
+    result = CliRunner().invoke(
+        cli, ["verify", str(resized_run), "--source", str(src), "-q"]
+    )
+
+    assert result.exit_code == 0
+    assert result.output == (
+        f"ok: 4 images, 20 crops and their mask crops in "
+        f"{resized_run.parent.resolve() / 'dst_masks'} match "
+        f"{resized_run / 'manifest.json'}; mask labels not compared (pass "
+        "--masks MASK_ROOT)\n"
     )
