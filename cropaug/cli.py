@@ -593,7 +593,12 @@ def reproduce(
 @click.option(
     "--size", type=CropSize(), help="Crop size in pixels: 224 or WIDTHxHEIGHT."
 )
-@click.option("--n", "n", type=click.IntRange(min=1), help="Crops per image.")
+@click.option(
+    "--n",
+    "n",
+    type=click.IntRange(min=1),
+    help="Crops per image; left out with --mode center, five and ten.",
+)
 @click.option(
     "--seed",
     type=click.IntRange(min=0),
@@ -622,7 +627,7 @@ def reproduce(
 @click.option(
     "--mode",
     type=click.Choice(MODES),
-    help="How expand places boxes, as for expand [default: random].",
+    help="How boxes are placed, as in expand [default: random].",
 )
 @click.option(
     "--scale",
