@@ -31,6 +31,8 @@ TILE = 280
 SHEET_COLUMNS = 4
 # Brightness of the parts of the source that no crop covers.
 UNCOVERED_BRIGHTNESS = 0.45
+# Written after the number of a crop that is mirrored left to right.
+FLIPPED_MARK = "F"
 
 
 @dataclass
@@ -71,14 +73,21 @@ def draw_preview(
     crops: list[Image.Image],
     title: str,
     caption: str,
+    flipped: list[bool] | None = None,
 ) -> Picture:
     """Draw the source with every (x, y, width, height) box outlined and numbered.
 
     Boxes are in the pixels of `source_size`. The `source` picture may be
     smaller, such as one already reduced to the preview's scale. Below the
     source, a strip shows the first MAX_STRIP_CROPS crops, each framed in its
-    box's colour. Parts of the source that no box covers are darkened.
+    box's colour. Parts of the source that no box covers are darkened. The
+    number of each box whose `flipped` entry is true ends in FLIPPED_MARK,
+    in the picture and in the strip.
     """
+    labels = [
+        f"{index}{FLIPPED_MARK}" if flipped and flipped[index] else str(index)
+        for index in range(len(boxes))
+    ]
     scale = fit_scale(source_size, PANEL_MAX)
     panel = _darken_uncovered(scaled_to(source, source_size, scale), boxes, scale)
 
@@ -101,17 +110,16 @@ def draw_preview(
 
     origin = (MARGIN, MARGIN + header)
     picture.paste(panel, origin)
-    _outline_boxes(draw, boxes, origin, scale, label_font)
+    _outline_boxes(draw, boxes, origin, scale, label_font, labels=labels)
 
     top = origin[1] + panel.height + MARGIN
     for index, crop in enumerate(strip_crops):
         row, column = divmod(index, strip_columns)
         left = MARGIN + column * (THUMBNAIL + 12)
-        _thumbnail(
-            picture, draw, crop, (left, top + row * thumb_cell), index, label_font
-        )
+        corner = (left, top + row * thumb_cell)
+        _thumbnail(picture, draw, crop, corner, index, labels[index], label_font)
     if len(crops) > len(strip_crops):
-        note = f"first {len(strip_crops)} of {len(crops)} crops strip_crops"
+        note = f"first {len(strip_crops)} of {len(crops)} crops shown"
         draw.text(
             (MARGIN, top + strip_rows * thumb_cell), note, fill=MUTED, font=caption_font
         )
@@ -199,15 +207,25 @@ def _draw_header(draw, title: str, caption_lines: list[str], font) -> None:
         draw.text((MARGIN, MARGIN + 34 + 20 * index), line, fill=MUTED, font=font)
 
 
-def _outline_boxes(draw, boxes, origin, scale, label_font, width=OUTLINE_WIDTH):
+def _outline_boxes(
+    draw, boxes, origin, scale, label_font, width=OUTLINE_WIDTH, labels=None
+):
     # Every outline is drawn before any label, so no line crosses a number.
     displayed = [display_box(box, origin, scale) for box in boxes]
     for index, rectangle in enumerate(displayed):
         draw.rectangle(rectangle, outline=box_color(index), width=width)
     if label_font is None:
         return
-    for index, (left, top, _, _) in enumerate(displayed):
-        _label(draw, (left, top), str(index), box_color(index), label_font)
+    # Boxes drawn on one rectangle, such as mode ten's plain and mirrored
+    # pairs, share one tag that lists their numbers. It takes the colour of
+    # the last one, whose outline is drawn on top.
+    tags: dict[tuple[int, int, int, int], list[int]] = {}
+    for index, rectangle in enumerate(displayed):
+        tags.setdefault(rectangle, []).append(index)
+    for (left, top, _, _), indexes in tags.items():
+        texts = [labels[index] if labels else str(index) for index in indexes]
+        color = box_color(indexes[-1])
+        _label(draw, (left, top), ", ".join(texts), color, label_font)
 
 
 def _label(draw, corner, text, color, font) -> None:
@@ -219,7 +237,7 @@ def _label(draw, corner, text, color, font) -> None:
     draw.text((left + 5, top + 4 - text_top), text, fill=_text_color(color), font=font)
 
 
-def _thumbnail(picture, draw, crop, corner, index, font) -> None:
+def _thumbnail(picture, draw, crop, corner, index, label, font) -> None:
     left, top = corner
     color = box_color(index)
     scale = fit_scale(crop.size, (THUMBNAIL - 6, THUMBNAIL - 6))
@@ -230,7 +248,6 @@ def _thumbnail(picture, draw, crop, corner, index, font) -> None:
         (THUMBNAIL - strip_crops.height) // 2,
     )
     picture.paste(strip_crops, (left + offset[0], top + offset[1]))
-    label = str(index)
     text_width = draw.textlength(label, font=font)
     draw.text(
         (left + (THUMBNAIL - text_width) / 2, top + THUMBNAIL + 3),

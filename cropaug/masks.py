@@ -86,6 +86,18 @@ def load_mask(
             upright image.
     """
     relative = _find_mask(mask_root, source)
+    return read_mask(mask_root, relative, image_size, max_pixels)
+
+
+def read_mask(
+    mask_root: Path, relative: str, image_size: tuple[int, int], max_pixels: int
+) -> Mask:
+    """Decode and check the mask at `relative`, a POSIX path under MASK_ROOT.
+
+    Raises:
+        ImageError: when the mask cannot be read or decoded, has an
+            unsupported mode, or differs in size from its upright image.
+    """
     try:
         data = (mask_root / relative).read_bytes()
     except OSError as error:

@@ -1,16 +1,26 @@
 """Load what a preview draws: source pixels in RGB, crop files, and boxes."""
 
+import dataclasses
 import logging
+from fractions import Fraction
 from pathlib import Path
 
 from PIL import Image
 
+from cropaug.boxes import Box, box_from_record
 from cropaug.crop import CropSettings, load_source
-from cropaug.drawing import scaled_size
-from cropaug.errors import CropaugError, ImageError
+from cropaug.drawing import FLIPPED_MARK, TILE, Tile, scaled_size
+from cropaug.errors import CropaugError, ImageError, InvalidParameterError
 from cropaug.imaging import DecodedImage, decode_image, prepare_image
-from cropaug.sampling import count_positions, image_rng, sample_corners
-from cropaug.validate import resolve_inside
+from cropaug.modes import (
+    FIXED_COUNTS,
+    FIXED_SIZE_MODES,
+    plan_boxes,
+    resolve_count,
+    validate_mode_settings,
+)
+from cropaug.paths import resolve_inside
+from cropaug.sampling import count_positions, image_rng
 
 logger = logging.getLogger(__name__)
 
@@ -18,29 +28,141 @@ logger = logging.getLogger(__name__)
 DEFAULT_MAX_PIXELS = 2 * Image.MAX_IMAGE_PIXELS
 WHITE = (255, 255, 255)
 PLACEHOLDER = (200, 200, 196)
+DARKENED_NOTE = "Darkened parts are in no crop."
+FLIPPED_NOTE = f"{FLIPPED_MARK} after a number marks a mirrored crop."
+# Keywords of expand that place boxes, which a preview before a run takes.
+BOX_OPTIONS = ("mode", "scale", "ratio", "resample", "stride", "hflip", "min_shift")
 
-Box = tuple[int, int, int, int]
+
+def preview_settings(
+    size: tuple[int, int], n: int | None, seed: int, **box_options
+) -> CropSettings:
+    """Return the settings whose boxes a preview draws, checked as expand checks them.
+
+    `box_options` are expand's keywords that place boxes: mode, scale,
+    ratio, resample, stride (an int or an (x, y) pair), hflip and min_shift.
+    Options that change only the bytes of the crops keep expand's defaults.
+
+    Raises:
+        InvalidParameterError: naming the first option out of range, or `n`
+            missing for a mode that needs it.
+    """
+    unknown = set(box_options) - set(BOX_OPTIONS)
+    if unknown:
+        raise InvalidParameterError(
+            f"unknown box options: {', '.join(sorted(unknown))}"
+        )
+    stride = box_options.get("stride")
+    if isinstance(stride, int):
+        box_options["stride"] = (stride, stride)
+    elif stride is not None:
+        box_options["stride"] = tuple(stride)
+    mode = box_options.get("mode", "random")
+    settings = CropSettings(
+        crop_width=size[0],
+        crop_height=size[1],
+        n=resolve_count(mode, n),
+        seed=seed,
+        format="same",
+        quality=95,
+        subsampling=None,
+        lossless=False,
+        background=WHITE,
+        max_pixels=DEFAULT_MAX_PIXELS,
+        **box_options,
+    )
+    validate_mode_settings(settings)
+    return settings
 
 
 def sampled_boxes(
-    image_size: tuple[int, int], source: str, size: tuple[int, int], n: int, seed: int
+    image_size: tuple[int, int], source: str, settings: CropSettings
 ) -> list[Box]:
-    """Return the (x, y, width, height) boxes `expand` draws for a source.
+    """Return the boxes `expand` draws for a source under `settings`, in order.
 
     `source` is the path relative to SRC that seeds the source's generator.
-    Returns fewer than `n` boxes when the image has fewer positions, and
-    none when it is smaller than the crop.
+    The boxes come from `modes.plan_boxes`, which expand calls, so they
+    match expand's for every mode, flip and min_shift. Returns fewer than
+    `settings.n` boxes where expand writes fewer, and none where it skips
+    an image smaller than the crop.
     """
     width, height = image_size
-    if count_positions(width, height, *size) == 0:
+    positions = count_positions(
+        width, height, settings.crop_width, settings.crop_height
+    )
+    if positions == 0 and settings.mode in FIXED_SIZE_MODES:
         return []
-    corners = sample_corners(image_rng(seed, source), width, height, *size, n)
-    return [(x, y, size[0], size[1]) for x, y in corners]
+    rng = image_rng(settings.seed, source)
+    return plan_boxes(rng, settings, width, height).boxes
+
+
+def expand_options(settings: CropSettings) -> str:
+    """Return the expand options that draw these boxes, defaults left out."""
+    options = [f"--size {settings.crop_width}x{settings.crop_height}"]
+    if settings.mode not in FIXED_COUNTS:
+        options.append(f"--n {settings.n}")
+    options.append(f"--seed {settings.seed}")
+    defaults = {field.name: field.default for field in dataclasses.fields(settings)}
+    for name in BOX_OPTIONS:
+        value = getattr(settings, name)
+        if value == defaults[name]:
+            continue
+        if name == "stride":
+            text = f"{value[0]}x{value[1]}"
+        elif isinstance(value, tuple):
+            text = f"{_number_text(value[0])} {_number_text(value[1])}"
+        else:
+            text = _number_text(value) if isinstance(value, float) else str(value)
+        options.append(f"--{name.replace('_', '-')} {text}")
+    return " ".join(options)
+
+
+def _number_text(value: float) -> str:
+    """Return a short spelling of `value` that parses back to it, such as 3/4."""
+    short = f"{value:g}"
+    if float(short) == value:
+        return short
+    fraction = Fraction(value).limit_denominator(1000)
+    if fraction.numerator / fraction.denominator == value:
+        return f"{fraction.numerator}/{fraction.denominator}"
+    return repr(value)
+
+
+def rectangles(boxes: list[Box]) -> list[tuple[int, int, int, int]]:
+    """Return the (x, y, width, height) of each box, as `drawing` takes them."""
+    return [(box.x, box.y, box.width, box.height) for box in boxes]
+
+
+def crop_count(boxes: list[Box]) -> str:
+    """Return "N crops", with how many are mirrored when any are."""
+    flipped = sum(box.flipped for box in boxes)
+    mirrored = f", {flipped} mirrored" if flipped else ""
+    return f"{len(boxes)} crops{mirrored}"
+
+
+def caption_notes(boxes: list[Box]) -> str:
+    """Return the caption's closing notes: darkening, and the flip mark if used."""
+    if any(box.flipped for box in boxes):
+        return f"{DARKENED_NOTE} {FLIPPED_NOTE}"
+    return DARKENED_NOTE
+
+
+def failed_tile(source: str, reason: str) -> Tile:
+    """Return a contact-sheet cell whose caption gives why a source was not drawn."""
+    canvas = Image.new("RGB", (TILE, TILE), PLACEHOLDER)
+    return Tile(canvas, canvas.size, [], f"{source}: {reason}")
+
+
+def sheet_caption(drawn: int, total: int) -> str:
+    """Return a contact sheet's caption: how many of the images it shows."""
+    if drawn == total:
+        return f"{total} images. {DARKENED_NOTE}"
+    return f"First {drawn} of {total} images. {DARKENED_NOTE}"
 
 
 def recorded_boxes(image: dict) -> list[Box]:
-    """Return the (x, y, width, height) boxes of a manifest image's crops."""
-    return [(c["x"], c["y"], c["width"], c["height"]) for c in image["crops"]]
+    """Return the boxes of a manifest image's crops, flips included."""
+    return [box_from_record(crop) for crop in image["crops"]]
 
 
 def load_recorded_source_rgb(
@@ -90,15 +212,23 @@ def reconstruct(
     crops: list[Image.Image | None],
     scale: float,
 ) -> Image.Image:
-    """Paste the crops at their boxes on a grey canvas, at the preview's scale."""
+    """Paste the crops at their boxes on a grey canvas, at the preview's scale.
+
+    Each crop is scaled to its box and a mirrored crop is mirrored back, so
+    the canvas shows the source region each crop came from.
+    """
     canvas = Image.new("RGB", scaled_size(size, scale), PLACEHOLDER)
-    for crop, (x, y, width, height) in zip(crops, boxes, strict=True):
+    for crop, box in zip(crops, boxes, strict=True):
         if crop is None:
             continue
-        left, top = round(x * scale), round(y * scale)
-        right, bottom = round((x + width) * scale), round((y + height) * scale)
-        if right > left and bottom > top:
-            canvas.paste(crop.resize((right - left, bottom - top)), (left, top))
+        left, top = round(box.x * scale), round(box.y * scale)
+        right = round((box.x + box.width) * scale)
+        bottom = round((box.y + box.height) * scale)
+        if right <= left or bottom <= top:
+            continue
+        if box.flipped:
+            crop = crop.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        canvas.paste(crop.resize((right - left, bottom - top)), (left, top))
     return canvas
 
 

@@ -1,23 +1,40 @@
 """Rebuild a run's crops from its manifest's boxes and the original sources.
 
-No corner is drawn again. Every crop is cut at the box the manifest records,
-with the settings its `params` record, by the same code that `expand` uses.
-With the library versions the manifest records, the crops and the manifest
-come out byte for byte as the original run wrote them.
+No box is drawn again. Every crop is cut at the box the manifest records,
+resized and mirrored as it records, with the settings its `params` record,
+by the same code that `expand` uses. Given MASK_ROOT, the mask crops are
+cut too. With the library versions the manifest records, the crops and the
+manifest come out byte for byte as the original run wrote them.
 """
 
-import hashlib
 import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cropaug.crop import CropSettings, load_source, write_crops
-from cropaug.errors import CropaugError, DestinationError, ImageError, ManifestError
-from cropaug.imaging import DecodedImage, PreparedImage, output_format_for
+from cropaug.crop import CropSettings
+from cropaug.errors import (
+    CropaugError,
+    DestinationError,
+    ImageError,
+    InvalidParameterError,
+    ManifestError,
+)
+from cropaug.files import OutputWriteError
 from cropaug.manifest import library_versions, write_manifest
+from cropaug.masks import Mask, default_mask_out, relative_mask_out
+from cropaug.params import with_mask_folders
+from cropaug.paths import is_inside, resolve_inside
 from cropaug.pool import run_tasks
-from cropaug.validate import is_inside, load_checked_manifest, resolve_inside
+from cropaug.recorded_files import MASKS, SOURCES, check_recorded_files
+from cropaug.recorded_images import load_recorded_source, write_recorded_crops
+from cropaug.recorded_masks import (
+    check_mask_out,
+    load_recorded_mask,
+    without_masks,
+    write_recorded_mask_crops,
+)
+from cropaug.validate import load_checked_manifest
 
 logger = logging.getLogger(__name__)
 
@@ -30,9 +47,12 @@ class ReproduceSummary:
     images: int
     crops: int
     failed: list[dict] = field(default_factory=list)
-    # Sources whose SHA-256 differs from the manifest's, rebuilt anyway
-    # because the caller passed ignore_hash.
+    # Sources and masks whose SHA-256 differs from the manifest's, rebuilt
+    # anyway because the caller passed ignore_hash.
     changed_sources: list[str] = field(default_factory=list)
+    changed_masks: list[str] = field(default_factory=list)
+    # Folder the mask crops were written to, or None.
+    mask_out: Path | None = None
 
 
 def reproduce(
@@ -40,31 +60,49 @@ def reproduce(
     src: str | os.PathLike,
     out: str | os.PathLike,
     *,
+    masks: str | os.PathLike | None = None,
+    mask_out: str | os.PathLike | None = None,
     ignore_hash: bool = False,
     workers: int | None = None,
     progress: bool = False,
 ) -> ReproduceSummary:
     """Write every crop a manifest records into OUT, cut from the sources in SRC.
 
-    OUT gets the manifest's tree and a manifest of its own, which equals the
-    original byte for byte unless the library versions differ (it records
-    the versions that wrote it) or a source could not be rebuilt.
+    OUT gets the manifest's tree and a manifest of its own. That manifest
+    equals the original byte for byte unless the library versions differ
+    (it records the versions that wrote it), a source could not be rebuilt,
+    or the mask crops go elsewhere or nowhere (see `masks`).
 
     Args:
-        ignore_hash: rebuild from sources whose SHA-256 differs from the
-            manifest's; their new hashes are recorded.
+        masks: MASK_ROOT, the label-mask tree of a run that cropped masks.
+            Without it such a run's images alone are rebuilt, a warning is
+            logged, and the new manifest records no masks.
+        mask_out: folder for the mask crops; defaults to OUT's sibling named
+            after it with "_masks" appended, as `expand` does. The new
+            manifest records it relative to OUT, so it equals the original's
+            `mask_out` when the folders lie alike.
+        ignore_hash: rebuild from sources and masks whose SHA-256 differs
+            from the manifest's; their new hashes are recorded.
         workers: processes to crop with; defaults to the CPU count.
 
     Raises:
         ManifestError: when the manifest is invalid or unsafe.
-        CropaugError: when SRC is not a folder, a source is missing, or a
-            source changed and `ignore_hash` is False.
-        DestinationError: when OUT is not empty or lies inside SRC.
+        InvalidParameterError: when `masks` is given for a run without masks,
+            or `mask_out` without `masks`.
+        CropaugError: when SRC is not a folder, a source or mask is missing,
+            or one changed and `ignore_hash` is False.
+        DestinationError: when OUT or the mask folder is not empty or
+            overlaps another folder.
         OutputWriteError: when OUT cannot be written; the run stops.
     """
     manifest, settings = load_checked_manifest(Path(manifest_path))
+    assert settings is not None
+    params = manifest["params"]
     src_path, out_path = Path(src), Path(out)
+    settings = _mask_settings(settings, params, out_path, masks, mask_out)
     _check_folders(src_path, out_path)
+    if settings.mask_root is not None and settings.mask_out is not None:
+        check_mask_out(src_path, out_path, settings.mask_root, settings.mask_out)
     workers = workers or os.cpu_count() or 1
     for difference in version_differences(manifest):
         logger.warning(
@@ -72,11 +110,24 @@ def reproduce(
         )
 
     images = manifest["images"]
-    changed = _check_sources(src_path, images, ignore_hash, workers, progress)
+    changed = check_recorded_files(
+        SOURCES, src_path, images, ignore_hash, workers, progress
+    )
+    changed_masks = []
+    if settings.mask_root is not None:
+        changed_masks = check_recorded_files(
+            MASKS, settings.mask_root, images, ignore_hash, workers, progress
+        )
 
     out_path.mkdir(parents=True, exist_ok=True)
     for class_name in manifest["classes"]:
         resolve_inside(out_path, class_name).mkdir(exist_ok=True)
+    if settings.mask_out is not None:
+        params = params | {"mask_out": relative_mask_out(out_path, settings.mask_out)}
+        for class_name in manifest["classes"]:
+            (settings.mask_out / class_name).mkdir(parents=True, exist_ok=True)
+    elif params.get("masks") is True:
+        params = params | {"masks": False, "mask_out": None}
     shared = (src_path, out_path, settings, not ignore_hash)
     results = {}
     tasks = run_tasks(reproduce_image, shared, images, workers, progress, "reproducing")
@@ -95,7 +146,7 @@ def reproduce(
     failed = sorted(manifest["failed"] + new_failed, key=_source_key)
     totals = write_manifest(
         out_path,
-        manifest["params"],
+        params,
         manifest["classes"],
         new_images,
         manifest["skipped"],
@@ -107,7 +158,31 @@ def reproduce(
         crops=totals["crops"],
         failed=new_failed,
         changed_sources=changed,
+        changed_masks=changed_masks,
+        mask_out=settings.mask_out,
     )
+
+
+def _mask_settings(
+    settings: CropSettings,
+    params: dict,
+    out: Path,
+    masks: str | os.PathLike | None,
+    mask_out: str | os.PathLike | None,
+) -> CropSettings:
+    """Return the settings with the mask folders reproduce uses, if any."""
+    if masks is None:
+        if mask_out is not None:
+            raise InvalidParameterError("mask_out needs masks, the tree to crop")
+        if params.get("masks") is True:
+            logger.warning(
+                "the manifest records mask crops, but no MASK_ROOT was given "
+                "(--masks), so only the images are rebuilt and the new manifest "
+                "records no masks"
+            )
+        return settings
+    folder = Path(mask_out) if mask_out is not None else default_mask_out(out)
+    return with_mask_folders(settings, params, Path(masks), folder)
 
 
 def reproduce_image(
@@ -115,6 +190,8 @@ def reproduce_image(
 ) -> dict:
     """Rebuild one manifest image's crops in OUT and return its result record.
 
+    With `settings.mask_root` set, its mask crops are rebuilt in
+    `settings.mask_out` too. Otherwise the entry loses its mask fields.
     The record's `status` is "reproduced" (with the manifest entry to write
     under `image`) or "failed" (with an `error`).
 
@@ -122,14 +199,30 @@ def reproduce_image(
         OutputWriteError: when OUT cannot be written, which stops the run.
     """
     source = image["source"]
+    mask = None
     try:
         decoded, sha256 = load_recorded_source(src, image, settings, check_hash)
+        if settings.mask_root is not None:
+            mask = load_recorded_mask(
+                settings.mask_root, image, settings.max_pixels, check_hash
+            )
         prepared = write_recorded_crops(out, decoded, settings, image)
+        if mask is not None:
+            _write_mask_crops(out, settings, mask, image)
     except (ImageError, ManifestError) as error:
         return {"status": "failed", "source": source, "error": str(error)}
 
-    record = dict(image)
+    record = dict(image) if mask is not None else without_masks(image)
     notes = []
+    if mask is not None:
+        if mask.sha256 != image["mask_sha256"]:
+            record["mask_sha256"] = mask.sha256
+        if mask.image.mode != image["mask_mode"]:
+            notes.append(
+                f"mask crops are {mask.image.mode}, the manifest records "
+                f"{image['mask_mode']}"
+            )
+            record["mask_mode"] = mask.image.mode
     if sha256 != image["sha256"]:
         record["sha256"] = sha256
     if prepared.image.mode != image.get("output_mode"):
@@ -149,62 +242,18 @@ def reproduce_image(
     return {"status": "reproduced", "source": source, "image": record, "notes": notes}
 
 
-def load_recorded_source(
-    src: Path, image: dict, settings: CropSettings, check_hash: bool
-) -> tuple[DecodedImage, str]:
-    """Decode a manifest image's source and check that it is the recorded one.
-
-    Returns the decoded image and the source's SHA-256.
-
-    Raises:
-        ManifestError: when the source path resolves outside SRC.
-        ImageError: saying what is wrong with the source (the message omits
-            the path): it is missing or unreadable, its hash differs (when
-            `check_hash` is set), or its size or format no longer gives the
-            recorded crops.
-    """
-    path = resolve_inside(src, image["source"])
-    if not path.is_file():
-        raise ImageError("missing from SRC")
-    decoded, sha256 = load_source(path, settings)
-    if check_hash and sha256 != image["sha256"]:
-        raise ImageError(
-            f"changed since the manifest was written: its SHA-256 is {sha256}, "
-            f"the manifest records {image['sha256']}"
-        )
-
-    width, height = decoded.image.size
-    if (width, height) != (image["width"], image["height"]):
-        raise ImageError(
-            f"is {width}x{height}, the manifest records "
-            f"{image['width']}x{image['height']}"
-        )
-    output_format = output_format_for(decoded.format, settings.format)
-    if output_format != image["output_format"]:
-        raise ImageError(
-            f"is {decoded.format}, so its crops would be {output_format}; "
-            f"the manifest records {image['output_format']}"
-        )
-    return decoded, sha256
-
-
-def write_recorded_crops(
-    out: Path, decoded: DecodedImage, settings: CropSettings, image: dict
-) -> PreparedImage:
-    """Cut and write a manifest image's crops at their recorded boxes under OUT.
-
-    Raises:
-        ManifestError: when a crop's folder resolves outside OUT.
-        ImageError: when the image cannot be converted or encoded.
-        OutputWriteError: when OUT cannot be written.
-    """
-    corners = [(crop["x"], crop["y"]) for crop in image["crops"]]
-    paths = [crop["path"] for crop in image["crops"]]
-    # NOTE: a symbolic link that another process creates inside OUT between
-    # this check and the write below is not caught.
-    for path in paths:
-        resolve_inside(out, path)
-    return write_crops(out, decoded, settings, corners, paths)
+def _write_mask_crops(
+    out: Path, settings: CropSettings, mask: Mask, image: dict
+) -> None:
+    """Write an image's mask crops, or remove its crops too, as expand does."""
+    assert settings.mask_out is not None
+    size = (settings.crop_width, settings.crop_height)
+    try:
+        write_recorded_mask_crops(settings.mask_out, mask, image, size)
+    except (ImageError, ManifestError, OutputWriteError):
+        for crop in image["crops"]:
+            (out / crop["path"]).unlink(missing_ok=True)
+        raise
 
 
 def version_differences(manifest: dict) -> list[str]:
@@ -233,60 +282,6 @@ def _check_folders(src: Path, out: Path) -> None:
         )
     if out.exists() and any(out.iterdir()):
         raise DestinationError(f"OUT {out} is not empty; choose a new or empty folder")
-
-
-def _check_sources(
-    src: Path, images: list[dict], ignore_hash: bool, workers: int, progress: bool
-) -> list[str]:
-    """Hash every source before anything is written, and return the changed ones.
-
-    Raises:
-        CropaugError: listing missing sources, and changed ones unless
-            `ignore_hash` is set.
-    """
-    missing, changed = [], []
-    shared = (src,)
-    tasks = run_tasks(_source_state, shared, images, workers, progress, "hashing")
-    for source, problem in tasks:
-        if problem == "changed":
-            changed.append(source)
-        elif problem:
-            missing.append(f"{source}: {problem}")
-    missing.sort()
-    changed.sort()
-
-    if missing:
-        raise CropaugError(
-            f"{len(missing)} sources cannot be read from SRC {src}; pass the "
-            "folder the run cropped:\n  " + "\n  ".join(missing)
-        )
-    if changed and not ignore_hash:
-        raise CropaugError(
-            f"{len(changed)} sources in SRC {src} differ from the manifest "
-            "(SHA-256 mismatch), so their crops would differ; restore them, or "
-            "pass --ignore-hash to crop them as they are now:\n  "
-            + "\n  ".join(changed)
-        )
-    for source in changed:
-        logger.warning("%s changed since the manifest was written", source)
-    return changed
-
-
-def _source_state(src: Path, image: dict) -> tuple[str, str | None]:
-    """Return the source and None, "changed", or why it cannot be read."""
-    source = image["source"]
-    try:
-        path = resolve_inside(src, source)
-    except ManifestError:
-        return source, "resolves outside SRC through a symbolic link"
-    try:
-        with path.open("rb") as file:
-            digest = hashlib.file_digest(file, "sha256").hexdigest()
-    except FileNotFoundError:
-        return source, "missing"
-    except OSError as error:
-        return source, f"cannot read: {error.strerror or error}"
-    return source, None if digest == image["sha256"] else "changed"
 
 
 def _source_key(record: dict) -> str:

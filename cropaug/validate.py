@@ -2,6 +2,8 @@
 
 A manifest may come from someone else, so every path in it must stay inside
 the folder it is relative to, and every box must lie inside its source.
+Only `params.mask_out` may climb out of DST with '..', because a run writes
+its mask crops beside DST by default.
 """
 
 import json
@@ -13,7 +15,10 @@ from cropaug.crop import CropSettings
 from cropaug.errors import ManifestError
 from cropaug.imaging import EXTENSIONS
 from cropaug.manifest import MANIFEST_NAME, load_manifest
+from cropaug.masks import mask_crop_path
+from cropaug.modes import FIXED_SIZE_MODES
 from cropaug.params import settings_from_params
+from cropaug.paths import path_problem
 
 # A rejected manifest lists this many problems, then a count of the rest.
 MAX_LISTED_PROBLEMS = 20
@@ -21,55 +26,6 @@ MAX_LISTED_PROBLEMS = 20
 MAX_SHOWN = 120
 
 _SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
-
-
-def path_problem(value: object) -> str | None:
-    """Return why `value` is not a safe relative POSIX path, or None when it is."""
-    if not isinstance(value, str):
-        return f"is {_type_name(value)}, expected a string"
-    if not value:
-        return "is empty"
-    if "\x00" in value:
-        return "contains a NUL character"
-    if "\\" in value:
-        return "contains a backslash"
-    if value.startswith("/"):
-        return "is absolute"
-    parts = value.split("/")
-    if ".." in parts:
-        return "contains '..'"
-    if "" in parts or "." in parts:
-        return "has an empty or '.' component"
-    return None
-
-
-def resolve_inside(root: Path, relative: str) -> Path:
-    """Return `root / relative` after checking that symbolic links keep it inside root.
-
-    `relative` must already have passed `path_problem`. The path need not
-    exist, because only its existing part is resolved.
-
-    Raises:
-        ManifestError: when the path resolves outside `root`.
-    """
-    path = root / relative
-    if not is_inside(root, path):
-        raise ManifestError(
-            f"{path} resolves to {path.resolve()}, outside {root}, through a "
-            "symbolic link; remove the link or copy the files into the folder"
-        )
-    return path
-
-
-def is_inside(root: Path, path: Path) -> bool:
-    """Return whether `path`, with symbolic links resolved, lies inside `root`."""
-    try:
-        real_root = root.resolve()
-        real = path.resolve()
-    except (OSError, RuntimeError):
-        # Python 3.11 raises RuntimeError for a symbolic link loop.
-        return False
-    return real == real_root or real_root in real.parents
 
 
 def load_checked_manifest(
@@ -108,7 +64,9 @@ def load_checked_manifest(
 def manifest_problems(manifest: dict, settings: CropSettings | None) -> list[str]:
     """Return one line per invalid or unsafe field of a manifest.
 
-    Without settings, crop sizes are checked for type but not against params.
+    Without settings, box sizes are checked for type but not against params.
+    When `params.masks` is true, every image must record its mask and every
+    crop its mask crop.
     """
     problems = []
     for key in ("classes", "images", "skipped", "failed"):
@@ -140,7 +98,15 @@ def manifest_problems(manifest: dict, settings: CropSettings | None) -> list[str
         elif "/" in class_name:
             problems.append(f"{where} contains '/'; a class is one folder name")
 
+    masks = manifest["params"].get("masks") is True
+    if masks:
+        problems += _mask_out_problems(manifest["params"].get("mask_out"))
+    crop_size = None
+    if settings is not None and settings.mode in FIXED_SIZE_MODES:
+        crop_size = (settings.crop_width, settings.crop_height)
+
     crop_paths: dict[str, str] = {}
+    mask_paths: dict[str, str] = {}
     sources: dict[str, str] = {}
     for index, image in enumerate(manifest["images"]):
         where = f"images[{index}]"
@@ -152,14 +118,16 @@ def manifest_problems(manifest: dict, settings: CropSettings | None) -> list[str
             problems.append(f"{where}.source {_show(source)} repeats {sources[source]}")
         elif isinstance(source, str):
             sources[source] = where
-        problems += _image_problems(where, image, settings, crop_paths)
+        problems += _image_problems(where, image, crop_size, crop_paths)
+        if masks:
+            problems += _mask_problems(where, image, mask_paths)
     return problems
 
 
 def _image_problems(
     where: str,
     image: dict,
-    settings: CropSettings | None,
+    crop_size: tuple[int, int] | None,
     crop_paths: dict[str, str],
 ) -> list[str]:
     problems = []
@@ -204,26 +172,84 @@ def _image_problems(
         if not isinstance(crop, dict):
             problems.append(f"{crop_where} is {_type_name(crop)}, expected an object")
             continue
-        problems += _crop_path_problems(crop_where, crop.get("path"), crop_paths)
-        problems += _box_problems(crop_where, crop, image, settings, size_known)
+        problems += _unique_path_problems(
+            f"{crop_where}.path", crop.get("path"), crop_paths
+        )
+        problems += _box_problems(crop_where, crop, image, crop_size, size_known)
+        for key in ("flipped", "center_fallback"):
+            if key in crop and not isinstance(crop[key], bool):
+                problems.append(
+                    f"{crop_where}.{key} is {_show(crop[key])}, expected true or false"
+                )
     return problems
 
 
-def _crop_path_problems(
-    where: str, path: object, crop_paths: dict[str, str]
-) -> list[str]:
+def _mask_problems(where: str, image: dict, mask_paths: dict[str, str]) -> list[str]:
+    """Check the mask fields of an image of a run with params.masks true."""
+    problems = []
+    mask_source = image.get("mask_source")
+    problem = path_problem(mask_source)
+    if problem:
+        problems.append(f"{where}.mask_source {_show(mask_source)} {problem}")
+    mask_sha256 = image.get("mask_sha256")
+    if not (isinstance(mask_sha256, str) and _SHA256_PATTERN.match(mask_sha256)):
+        problems.append(
+            f"{where}.mask_sha256 is {_show(mask_sha256)}, expected 64 hex digits"
+        )
+    if not isinstance(image.get("mask_mode"), str):
+        problems.append(
+            f"{where}.mask_mode is {_show(image.get('mask_mode'))}, expected a string"
+        )
+    crops = image.get("crops")
+    if not isinstance(crops, list):
+        return problems
+
+    for index, crop in enumerate(crops):
+        if not isinstance(crop, dict):
+            continue
+        mask_where = f"{where}.crops[{index}].mask"
+        mask = crop.get("mask")
+        path = crop.get("path")
+        # expand writes every mask crop at its crop's path as PNG.
+        if isinstance(path, str) and path_problem(path) is None:
+            expected = mask_crop_path(path)
+            if mask != expected:
+                problems.append(
+                    f"{mask_where} is {_show(mask)}, expected {_show(expected)}, "
+                    "the crop's path with the extension .png"
+                )
+                continue
+        problems += _unique_path_problems(mask_where, mask, mask_paths)
+    return problems
+
+
+def _mask_out_problems(mask_out: object) -> list[str]:
+    """Check params.mask_out, the mask folder relative to DST, which may use '..'."""
+    where = f"params.mask_out {_show(mask_out)}"
+    if not isinstance(mask_out, str) or not mask_out:
+        return [f"{where} is not a folder relative to DST"]
+    for character, problem in (("\x00", "a NUL character"), ("\\", "a backslash")):
+        if character in mask_out:
+            return [f"{where} contains {problem}"]
+    if mask_out.startswith("/"):
+        return [f"{where} is absolute"]
+    return []
+
+
+def _unique_path_problems(where: str, path: object, seen: dict[str, str]) -> list[str]:
+    """Check a crop's or mask crop's path, and that no earlier one names its file."""
     problem = path_problem(path)
     if problem:
-        return [f"{where}.path {_show(path)} {problem}"]
+        return [f"{where} {_show(path)} {problem}"]
     assert isinstance(path, str)
     if path == MANIFEST_NAME:
-        return [f"{where}.path {_show(path)} is the manifest's own name"]
+        return [f"{where} {_show(path)} is the manifest's own name"]
     # Two paths that differ only in case or Unicode form name one file on
     # macOS and Windows, so one crop would overwrite the other.
     key = unicodedata.normalize("NFC", path).casefold()
-    if key in crop_paths:
-        return [f"{where}.path {_show(path)} repeats {crop_paths[key]}"]
-    crop_paths[key] = where
+    if key in seen:
+        return [f"{where} {_show(path)} repeats {seen[key]}"]
+    seen[key] = where.removesuffix(".path")
     return []
 
 
@@ -231,9 +257,13 @@ def _box_problems(
     where: str,
     crop: dict,
     image: dict,
-    settings: CropSettings | None,
+    crop_size: tuple[int, int] | None,
     size_known: bool,
 ) -> list[str]:
+    """Check a crop's box: integers, inside the source, of the crop size if fixed.
+
+    `crop_size` is None when box sizes may vary (resized mode) or are unknown.
+    """
     problems = []
     for key in ("x", "y"):
         value = crop.get(key)
@@ -247,9 +277,9 @@ def _box_problems(
             problems.append(
                 f"{where}.{key} is {_show(value)}, expected an integer of 1 or more"
             )
-        elif settings is not None:
-            # write_crops cuts every crop of a run at the size in params.
-            expected = settings.crop_width if key == "width" else settings.crop_height
+        elif crop_size is not None:
+            # Every mode but resized cuts its boxes at the size in params.
+            expected = crop_size[0] if key == "width" else crop_size[1]
             if value != expected:
                 problems.append(f"{where}.{key} is {value}, params records {expected}")
     if problems or not size_known:

@@ -1,46 +1,38 @@
-"""Check that a run's outputs are what its manifest records.
+"""Check that a run's outputs, and its mask crops, are what its manifest records.
 
 Every crop is regenerated from its source into a temporary folder, by the
-code `reproduce` uses, and compared with the crop in DST:
-
-- lossless outputs (PNG, BMP, lossless WebP) must decode to the same pixels;
-- lossy outputs (JPEG, lossy WebP) must too while the library versions are
-  the manifest's, because the encoder then writes the same bytes. With other
-  versions the encoders may round differently, so the mean absolute
-  difference of every 16x16 tile may be up to LOSSY_TOLERANCE levels.
+code `reproduce` uses, and compared with the crop in DST as `compare`
+describes: the same pixels, or for lossy crops under other library
+versions, within LOSSY_TOLERANCE. Given MASK_ROOT, every mask crop is
+regenerated from its mask and must have the same labels. Without it, the
+mask crops' files are checked but not their labels.
 """
 
-import io
+import logging
 import os
 import tempfile
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-from PIL import Image, UnidentifiedImageError
-
+from cropaug.compare import LOSSY_TOLERANCE, ExpectedCrop, crop_file_problem
 from cropaug.crop import CropSettings
-from cropaug.errors import ImageError, ManifestError
+from cropaug.errors import ImageError, InvalidParameterError, ManifestError
 from cropaug.files import TEMP_PREFIX, TEMP_SUFFIX
 from cropaug.manifest import MANIFEST_NAME
+from cropaug.params import with_mask_folders
 from cropaug.pool import run_tasks
 from cropaug.progress import PROGRESS_NAME
-from cropaug.reproduce import (
-    load_recorded_source,
-    version_differences,
-    write_recorded_crops,
+from cropaug.recorded_images import load_recorded_source, write_recorded_crops
+from cropaug.recorded_masks import (
+    CROP_MASK_FIELD,
+    load_recorded_mask,
+    recorded_mask_folder,
+    write_recorded_mask_crops,
 )
-from cropaug.validate import is_inside, load_checked_manifest
+from cropaug.reproduce import version_differences
+from cropaug.validate import load_checked_manifest
 
-# Mean absolute difference, in levels of 0-255, allowed in any 16x16 tile of a
-# lossy crop when the library versions differ from the manifest's.
-# NOTE: 2.0 is an estimate, not a measurement across library versions. For
-# scale, on sample_data/ with Pillow 13.0, a 224x224 crop encoded at quality
-# q-1 instead of q differs by 2 to 10 levels in the worst tile. The crop one
-# pixel to the side differs by 3 to 44, and a painted 16x16 patch by 40 or more.
-LOSSY_TOLERANCE = 2.0
-TILE = 16
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, order=True)
@@ -62,6 +54,10 @@ class VerifyReport:
     tolerance: float
     version_differences: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    # Folder of the run's mask crops, None for a run without masks; the mask
+    # crops' labels were compared with their masks only when masks_compared.
+    mask_out: Path | None = None
+    masks_compared: bool = False
 
     @property
     def ok(self) -> bool:
@@ -72,25 +68,56 @@ def verify(
     dst: str | os.PathLike,
     src: str | os.PathLike,
     *,
+    masks: str | os.PathLike | None = None,
+    mask_out: str | os.PathLike | None = None,
     workers: int | None = None,
     progress: bool = False,
 ) -> VerifyReport:
     """Check every crop, source and file of a run against DST/manifest.json.
 
+    Args:
+        masks: MASK_ROOT, the mask tree of a run that cropped masks. Without
+            it, such a run's mask crops are checked for existence, format,
+            size and mode only, and a warning is logged.
+        mask_out: the folder of the mask crops, when they were moved from
+            where the manifest records them (params.mask_out, relative to
+            DST).
+
     Raises:
         ManifestError: when the manifest is invalid or unsafe; no file is
             read for it then.
+        InvalidParameterError: when `masks` or `mask_out` is given for a run
+            without masks.
         CropaugError: when the manifest is missing or unreadable.
     """
     dst_path, src_path = Path(dst), Path(src)
     manifest, settings = load_checked_manifest(dst_path / MANIFEST_NAME)
+    assert settings is not None
+    params = manifest["params"]
+    mask_folder = recorded_mask_folder(dst_path, params)
+    if mask_out is not None:
+        if mask_folder is None:
+            raise InvalidParameterError(
+                "the manifest records no masks (params.masks is false), so there "
+                "are no mask crops; leave out the mask folder (--mask-out)"
+            )
+        mask_folder = Path(mask_out)
+    if masks is not None:
+        settings = with_mask_folders(settings, params, Path(masks), mask_folder)
+    elif mask_folder is not None:
+        logger.warning(
+            "the manifest records mask crops, but no MASK_ROOT was given "
+            "(--masks), so their files are checked but not their labels"
+        )
     differences = version_differences(manifest)
     tolerance = LOSSY_TOLERANCE if differences else 0.0
     workers = workers or os.cpu_count() or 1
 
     images = manifest["images"]
     problems = stray_problems(dst_path, manifest)
-    shared = (src_path, dst_path, settings, tolerance)
+    if mask_folder is not None:
+        problems += stray_problems(mask_folder, manifest, masks=True)
+    shared = (src_path, dst_path, settings, tolerance, mask_folder)
     tasks = run_tasks(verify_image, shared, images, workers, progress, "verifying")
     for image_problems in tasks:
         problems += image_problems
@@ -102,42 +129,96 @@ def verify(
         tolerance=tolerance,
         version_differences=differences,
         problems=sorted(problems),
+        mask_out=mask_folder,
+        masks_compared=settings.mask_root is not None,
     )
 
 
 def verify_image(
-    src: Path, dst: Path, settings: CropSettings, tolerance: float, image: dict
+    src: Path,
+    dst: Path,
+    settings: CropSettings,
+    tolerance: float,
+    mask_folder: Path | None,
+    image: dict,
 ) -> list[Problem]:
-    """Check one manifest image's source and crops, and return the problems found."""
+    """Check one manifest image's source, crops and mask crops; return the problems.
+
+    `mask_folder` is where the run's mask crops are, or None for a run
+    without masks. Their labels are compared when `settings.mask_root` is set.
+    """
     problems = []
+    size = (settings.crop_width, settings.crop_height)
     with tempfile.TemporaryDirectory(prefix=".cropaug-verify-") as folder:
-        expected_root = Path(folder)
+        rebuilt_root: Path | None = Path(folder) / "crops"
         try:
             decoded, _ = load_recorded_source(src, image, settings, check_hash=True)
-            write_recorded_crops(expected_root, decoded, settings, image)
+            write_recorded_crops(rebuilt_root, decoded, settings, image)
         except (ImageError, ManifestError) as error:
             problems.append(Problem(str(src / image["source"]), str(error)))
-            expected_root = None
+            rebuilt_root = None
 
         lossless = image["output_format"] in ("PNG", "BMP") or (
             image["output_format"] == "WEBP" and settings.lossless
         )
         for crop in image["crops"]:
-            expected = expected_root / crop["path"] if expected_root else None
-            problem = _crop_problem(dst, crop, image, expected, lossless, tolerance)
+            rebuilt = rebuilt_root / crop["path"] if rebuilt_root else None
+            expected = ExpectedCrop(
+                image["output_format"], size, image["output_mode"], rebuilt, lossless
+            )
+            problem = crop_file_problem(dst, crop["path"], "DST", expected, tolerance)
             if problem:
                 problems.append(Problem(str(dst / crop["path"]), problem))
+
+        if mask_folder is not None:
+            scratch = Path(folder) / "masks"
+            problems += _mask_problems(settings, mask_folder, scratch, image)
     return problems
 
 
-def stray_problems(dst: Path, manifest: dict) -> list[Problem]:
-    """Return a problem for every file and empty folder in DST the manifest lacks."""
-    expected = {MANIFEST_NAME}
+def _mask_problems(
+    settings: CropSettings, mask_folder: Path, scratch: Path, image: dict
+) -> list[Problem]:
+    """Check one image's mask crops, comparing labels when MASK_ROOT is known."""
+    problems = []
+    size = (settings.crop_width, settings.crop_height)
+    rebuilt_root = None
+    if settings.mask_root is not None:
+        try:
+            mask = load_recorded_mask(
+                settings.mask_root, image, settings.max_pixels, check_hash=True
+            )
+            write_recorded_mask_crops(scratch, mask, image, size)
+            rebuilt_root = scratch
+        except (ImageError, ManifestError) as error:
+            path = settings.mask_root / image["mask_source"]
+            problems.append(Problem(str(path), str(error)))
+
+    for crop in image["crops"]:
+        relative = crop[CROP_MASK_FIELD]
+        rebuilt = rebuilt_root / relative if rebuilt_root else None
+        expected = ExpectedCrop(
+            "PNG", size, image["mask_mode"], rebuilt, True, labels=True, origin="mask"
+        )
+        problem = crop_file_problem(mask_folder, relative, "MASK_OUT", expected, 0.0)
+        if problem:
+            problems.append(Problem(str(mask_folder / relative), problem))
+    return problems
+
+
+def stray_problems(dst: Path, manifest: dict, masks: bool = False) -> list[Problem]:
+    """Return a problem for every file and empty folder in DST the manifest lacks.
+
+    With `masks`, `dst` is the folder of the mask crops, and the crops'
+    `mask` paths are the files expected in it.
+    """
+    expected = set() if masks else {MANIFEST_NAME}
+    key = CROP_MASK_FIELD if masks else "path"
     folders = set(manifest["classes"])
     for image in manifest["images"]:
         for crop in image["crops"]:
-            expected.add(crop["path"])
-            parts = crop["path"].split("/")
+            expected.add(crop[key])
+            parts = crop[key].split("/")
             folders.update("/".join(parts[:end]) for end in range(1, len(parts)))
 
     problems = []
@@ -163,105 +244,3 @@ def _stray(name: str) -> str:
     ):
         return "stray file left by an interrupted cropaug run"
     return "stray file, not in the manifest"
-
-
-def _crop_problem(
-    dst: Path,
-    crop: dict,
-    image: dict,
-    expected: Path | None,
-    lossless: bool,
-    tolerance: float,
-) -> str | None:
-    """Return what is wrong with one crop file, or None when it matches."""
-    path = dst / crop["path"]
-    if path.is_symlink() and not path.exists():
-        return "broken symbolic link"
-    if not path.exists():
-        return "missing"
-    if not path.is_file():
-        return "is not a regular file"
-    if not is_inside(dst, path):
-        return "resolves outside DST through a symbolic link; not read"
-    data = path.read_bytes()
-
-    try:
-        with warnings.catch_warnings():
-            # The size check below rejects a crop far larger than recorded
-            # before its pixels are decoded.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            found = Image.open(io.BytesIO(data))
-    except UnidentifiedImageError:
-        return "does not decode: not an image"
-    except (Image.DecompressionBombError, OSError, SyntaxError, ValueError) as error:
-        return f"does not decode: {error}"
-    if found.format != image["output_format"]:
-        return f"is {found.format}, the manifest records {image['output_format']}"
-    if found.size != (crop["width"], crop["height"]):
-        width, height = found.size
-        return (
-            f"is {width}x{height}, the manifest records "
-            f"{crop['width']}x{crop['height']}"
-        )
-    if found.mode != image["output_mode"]:
-        return f"is {found.mode}, the manifest records {image['output_mode']}"
-    try:
-        found.load()
-    except (OSError, SyntaxError, ValueError) as error:
-        return f"does not decode: {error}"
-
-    if expected is None:
-        return None
-    expected_data = expected.read_bytes()
-    if data == expected_data:
-        return None
-    return _pixel_problem(
-        found, Image.open(io.BytesIO(expected_data)), lossless, tolerance
-    )
-
-
-def _pixel_problem(
-    found: Image.Image, expected: Image.Image, lossless: bool, tolerance: float
-) -> str | None:
-    found_pixels = _pixels(found)
-    expected_pixels = _pixels(expected)
-    difference = np.abs(found_pixels - expected_pixels)
-    if lossless or tolerance == 0:
-        per_pixel = difference.reshape(*difference.shape[:2], -1).any(axis=2)
-        differing = int(np.count_nonzero(per_pixel))
-        if differing == 0:
-            return None
-        noun = "pixel differs" if differing == 1 else "pixels differ"
-        return (
-            f"{differing} {noun} from the source region "
-            f"(largest difference {int(difference.max())})"
-        )
-    worst = _worst_tile(difference)
-    if worst <= tolerance:
-        return None
-    return (
-        f"differs from the source region by {worst:.1f} levels on average in its "
-        f"worst {TILE}x{TILE} tile (tolerance {tolerance})"
-    )
-
-
-def _pixels(image: Image.Image) -> np.ndarray:
-    # Palette indices mean nothing without the palette, so compare colours.
-    if image.mode in ("P", "PA"):
-        image = image.convert("RGBA")
-    elif image.mode == "1":
-        image = image.convert("L")
-    return np.asarray(image).astype(np.int64)
-
-
-def _worst_tile(difference: np.ndarray) -> float:
-    """Return the largest mean of `difference` over a TILE x TILE tile."""
-    per_pixel = difference.reshape(*difference.shape[:2], -1).mean(axis=2)
-    height, width = per_pixel.shape
-    padded_height = -(-height // TILE) * TILE
-    padded_width = -(-width // TILE) * TILE
-    # Edge tiles are padded with zeros, which dilutes their mean.
-    padded = np.zeros((padded_height, padded_width))
-    padded[:height, :width] = per_pixel
-    tiles = padded.reshape(padded_height // TILE, TILE, padded_width // TILE, TILE)
-    return float(tiles.mean(axis=(1, 3)).max())

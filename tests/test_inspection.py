@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from mode_runs import build_sources, run_mode
 
 from cropaug.cli import cli
 from cropaug.expand import expand
-from cropaug.inspection import printable, summarize_manifest
+from cropaug.inspection import summarize_manifest
 from cropaug.manifest import library_versions
 
 ODD_DATA = Path(__file__).resolve().parent / "data" / "odd"
@@ -147,9 +148,13 @@ def test_cli_inspect_text_lines(odd_run):
         f"numpy {versions['numpy']}, pillow {versions['pillow']}"
     )
     expected = [
-        "  seed         2          run seed; with the same sources it gives the "
-        "same crops",
-        "  subsampling  null       JPEG chroma subsampling; null = the source's own",
+        "  seed         2                           run seed; with the same "
+        "sources it gives the same crops",
+        "  subsampling  null                        JPEG chroma subsampling; null "
+        "= the source's own",
+        "  ratio        [0.75, 1.3333333333333333]  resized mode: box width / "
+        "height, [min, max]",
+        "  masks        false                       label masks cropped alongside",
         "Classes 2, images 4, crops 10, clamped 1, skipped 2, failed 1",
         "  class              images  crops  clamped  skipped  failed",
         "  a                       3      7        1        1       1",
@@ -160,7 +165,7 @@ def test_cli_inspect_text_lines(odd_run):
         "  1 image: P converted to RGB",
         "  1 image: alpha composited over #ffffff",
         "  a/iss634.gif: 42 frames",
-        "Clamped: 1 (fewer crop positions than n)",
+        "Clamped: 1 (fewer crops than n fit)",
         "  a/exif_gps.jpg          1      1          3",
         "  a/tiny.png: image is 4x4, smaller than the 8x8 crop",
         "  notes.txt: not in a class folder",
@@ -250,14 +255,6 @@ def test_cli_inspect_escapes_control_characters(odd_run, tmp_path):
     assert "\x1b" not in result.output
 
 
-def test_printable_keeps_text_and_newlines():
-    assert printable("Ünïcode name\nnext") == "Ünïcode name\nnext"
-
-
-def test_printable_escapes_surrogates_and_del():
-    assert printable("a\udcff\x7f") == "a\\udcff\\x7f"
-
-
 def test_cli_inspect_accepts_unknown_param(odd_run, tmp_path):
     dst = tmp_path / "dst"
     shutil.copytree(odd_run, dst)
@@ -269,3 +266,89 @@ def test_cli_inspect_accepts_unknown_param(odd_run, tmp_path):
 
     assert result.exit_code == 0
     assert "  warp         0.5" in result.output.splitlines()
+
+
+@pytest.fixture(scope="module")
+def fallback_run(tmp_path_factory) -> Path:
+    """A resized run with masks whose wide boxes never fit: centre fallbacks."""
+    root = tmp_path_factory.mktemp("fallback")
+    src, labels = build_sources(root)
+    dst = root / "dst"
+    run_mode(src, dst, "resized", masks=labels, n=3, scale=(0.9, 1.0), ratio=(3, 4))
+    return dst
+
+
+def test_summary_counts_crop_flags(fallback_run):
+    manifest = json.loads((fallback_run / "manifest.json").read_text())
+    crops = [crop for image in manifest["images"] for crop in image["crops"]]
+
+    summary = summarize_manifest(manifest)
+
+    assert summary["crop_flags"] == {
+        "flipped": sum("flipped" in crop for crop in crops),
+        "center_fallback": len(crops),
+    }
+    assert summary["crop_flags"]["flipped"] > 0
+    assert [c["positions"] for c in summary["clamped"]] == [None] * len(
+        summary["clamped"]
+    )
+
+
+def test_cli_inspect_mode_summary_lines(fallback_run):
+    manifest = json.loads((fallback_run / "manifest.json").read_text())
+    summary = summarize_manifest(manifest)
+    clamped = summary["clamped"][0]
+
+    result = run_inspect(str(fallback_run))
+
+    lines = result.output.splitlines()
+    assert result.exit_code == 0
+    assert ["mode", "resized"] in [line.split()[:2] for line in lines]
+    assert (
+        f"Mirrored crops: {summary['crop_flags']['flipped']} of "
+        f"{summary['totals']['crops']}"
+    ) in lines
+    assert (
+        f"Centre fallbacks: {summary['totals']['crops']} (resized mode: no drawn "
+        "box fitted, so the centre box was cut)"
+    ) in lines
+    row = [line.split() for line in lines if line.startswith(f"  {clamped['source']} ")]
+    assert row == [[clamped["source"], "-", str(clamped["crops"]), "3"]]
+
+
+def test_cli_inspect_image_flags_and_masks(fallback_run):
+    manifest = json.loads((fallback_run / "manifest.json").read_text())
+    image = manifest["images"][0]
+
+    result = run_inspect(str(fallback_run), "--image", image["source"])
+
+    lines = result.output.splitlines()
+    assert result.exit_code == 0
+    assert lines[3] == (
+        f"Mask       {image['mask_source']} {image['mask_mode']}, SHA-256 "
+        f"{image['mask_sha256']}"
+    )
+    assert lines[4].startswith(f"Boxes      {len(image['crops'])} of 3 requested")
+    assert lines[4].endswith(", of varying size")
+    assert lines[6].split() == [
+        "#", "path", "x", "y", "width", "height", "flags", "mask",
+    ]  # fmt: skip
+    rows = [line.split() for line in lines[7:]]
+    expected_rows = []
+    for index, crop in enumerate(image["crops"]):
+        flags = ",".join(
+            flag for flag in ("flipped", "center_fallback") if crop.get(flag)
+        )
+        expected_rows.append(
+            [
+                str(index),
+                crop["path"],
+                str(crop["x"]),
+                str(crop["y"]),
+                str(crop["width"]),
+                str(crop["height"]),
+                flags,
+                crop["mask"],
+            ]
+        )
+    assert rows == expected_rows

@@ -1,5 +1,6 @@
 """Tests for cropaug.reproduce and `cropaug reproduce`: rebuild a run from its boxes."""
 
+import hashlib
 import json
 import logging
 import os
@@ -8,12 +9,20 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from mode_runs import MODE_OPTIONS, build_sources, run_mode
+from PIL import Image
 
 from cropaug.cli import cli
-from cropaug.errors import CropaugError, DestinationError, ManifestError
+from cropaug.errors import (
+    CropaugError,
+    DestinationError,
+    InvalidParameterError,
+    ManifestError,
+)
 from cropaug.manifest import library_versions
 from cropaug.params import settings_from_params
-from cropaug.reproduce import reproduce, write_recorded_crops
+from cropaug.recorded_images import load_recorded_source, write_recorded_crops
+from cropaug.reproduce import reproduce
 from cropaug.verify import verify
 
 
@@ -304,8 +313,6 @@ def test_reproduce_out_itself_symlink_allowed(small_run, tmp_path):
 
 
 def test_write_recorded_crops_symlink_escape(small_run, tmp_path):
-    from cropaug.reproduce import load_recorded_source
-
     src, dst = small_run
     manifest = json.loads((dst / "manifest.json").read_text())
     settings = settings_from_params(manifest["params"])
@@ -398,3 +405,234 @@ def test_reproduce_leaves_cwd_untouched(small_run, tmp_path, monkeypatch):
     reproduce(dst / "manifest.json", src, "out", workers=1)
 
     assert sorted(os.listdir(tmp_path)) == ["out"]
+
+
+@pytest.fixture(scope="module")
+def mode_sources(tmp_path_factory) -> tuple[Path, Path]:
+    """The crop-mode test sources and their label masks: (SRC, MASK_ROOT)."""
+    return build_sources(tmp_path_factory.mktemp("mode-sources"))
+
+
+@pytest.mark.parametrize("mode", list(MODE_OPTIONS))
+def test_reproduce_mode_with_masks_identical(mode_sources, tmp_path, mode):
+    src, labels = mode_sources
+    dst = tmp_path / "run" / "dst"
+    run_mode(src, dst, mode, masks=labels)
+    # OUT has DST's name, so the default mask folder lies alike and the
+    # manifest's mask_out is the same.
+    out = tmp_path / "rebuilt" / "dst"
+
+    summary = reproduce(dst / "manifest.json", src, out, masks=labels, workers=1)
+
+    assert summary.failed == []
+    assert summary.mask_out == tmp_path / "rebuilt" / "dst_masks"
+    assert tree(out) == tree(dst)
+    assert tree(tmp_path / "rebuilt" / "dst_masks") == tree(
+        tmp_path / "run" / "dst_masks"
+    )
+
+
+def test_reproduce_resized_flips_two_workers(mode_sources, tmp_path):
+    src, _ = mode_sources
+    dst = tmp_path / "dst"
+    run_mode(src, dst, "resized", n=8, hflip=0.5, resample="lanczos")
+    manifest = json.loads((dst / "manifest.json").read_text())
+    crops = [crop for image in manifest["images"] for crop in image["crops"]]
+    out = tmp_path / "out"
+
+    summary = reproduce(dst / "manifest.json", src, out, workers=2)
+
+    assert summary.failed == []
+    assert any(crop.get("flipped") for crop in crops)
+    assert len({(crop["width"], crop["height"]) for crop in crops}) > 1
+    assert tree(out) == tree(dst)
+
+
+def test_reproduce_mask_out_option(mode_sources, tmp_path):
+    src, labels = mode_sources
+    dst = tmp_path / "dst"
+    run_mode(src, dst, "five", masks=labels)
+    out, mask_out = tmp_path / "out", tmp_path / "elsewhere" / "labels"
+
+    summary = reproduce(
+        dst / "manifest.json", src, out, masks=labels, mask_out=mask_out, workers=1
+    )
+
+    original = json.loads((dst / "manifest.json").read_text())
+    rebuilt = json.loads((out / "manifest.json").read_text())
+    assert summary.mask_out == mask_out
+    assert tree(mask_out) == tree(tmp_path / "dst_masks")
+    assert rebuilt["params"]["mask_out"] == "../elsewhere/labels"
+    assert rebuilt["params"] | {"mask_out": None} == original["params"] | {
+        "mask_out": None
+    }
+    assert rebuilt["images"] == original["images"]
+
+
+def test_reproduce_masks_run_images_only(mode_sources, tmp_path, caplog):
+    src, labels = mode_sources
+    dst = tmp_path / "dst"
+    run_mode(src, dst, "grid", masks=labels)
+    out = tmp_path / "out"
+
+    with caplog.at_level(logging.WARNING, logger="cropaug"):
+        summary = reproduce(dst / "manifest.json", src, out, workers=1)
+
+    rebuilt = json.loads((out / "manifest.json").read_text())
+    assert caplog.messages == [
+        "the manifest records mask crops, but no MASK_ROOT was given (--masks), "
+        "so only the images are rebuilt and the new manifest records no masks"
+    ]
+    assert summary.mask_out is None
+    assert not (tmp_path / "out_masks").exists()
+    assert rebuilt["params"]["masks"] is False
+    assert rebuilt["params"]["mask_out"] is None
+    assert all("mask_source" not in image for image in rebuilt["images"])
+    assert all(
+        "mask" not in crop for image in rebuilt["images"] for crop in image["crops"]
+    )
+    assert {p: d for p, d in tree(out).items() if p != "manifest.json"} == {
+        p: d for p, d in tree(dst).items() if p != "manifest.json"
+    }
+    assert verify(out, src, workers=1).problems == []
+
+
+def test_reproduce_masks_for_run_without(small_run, tmp_path):
+    src, dst = small_run
+
+    with pytest.raises(InvalidParameterError) as raised:
+        reproduce(dst / "manifest.json", src, tmp_path / "out", masks=src, workers=1)
+
+    assert str(raised.value) == (
+        "the manifest records no masks (params.masks is false), so there are no "
+        "mask crops; leave out MASK_ROOT (--masks)"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_reproduce_changed_mask_rejected(mode_sources, tmp_path):
+    src, labels = mode_sources
+    dst = tmp_path / "dst"
+    run_mode(src, dst, "center", masks=labels)
+    changed = tmp_path / "labels"
+    shutil.copytree(labels, changed)
+    with (changed / "cats" / "a.png").open("ab") as file:
+        file.write(b"\0")
+    out = tmp_path / "out"
+
+    with pytest.raises(CropaugError) as raised:
+        reproduce(dst / "manifest.json", src, out, masks=changed, workers=1)
+
+    assert str(raised.value) == (
+        f"1 masks in MASK_ROOT {changed} differ from the manifest (SHA-256 "
+        "mismatch), so their crops would differ; restore them, or pass "
+        "--ignore-hash to crop them as they are now:\n  cats/a.png"
+    )
+    assert not out.exists()
+
+
+def test_reproduce_changed_mask_ignore_hash(mode_sources, tmp_path):
+    src, labels = mode_sources
+    dst = tmp_path / "run" / "dst"
+    run_mode(src, dst, "center", masks=labels)
+    changed = tmp_path / "labels"
+    shutil.copytree(labels, changed)
+    # Bytes after a PNG's last chunk change the file but not its labels.
+    with (changed / "cats" / "a.png").open("ab") as file:
+        file.write(b"\0")
+    new_hash = hashlib.sha256((changed / "cats" / "a.png").read_bytes()).hexdigest()
+    out = tmp_path / "rebuilt" / "dst"
+
+    summary = reproduce(
+        dst / "manifest.json", src, out, masks=changed, ignore_hash=True, workers=1
+    )
+
+    rebuilt = json.loads((out / "manifest.json").read_text())
+    assert summary.changed_masks == ["cats/a.png"]
+    assert rebuilt["images"][0]["mask_sha256"] == new_hash
+    assert tree(tmp_path / "rebuilt" / "dst_masks") == tree(
+        tmp_path / "run" / "dst_masks"
+    )
+
+
+def test_reproduce_mask_of_other_size_fails_image(mode_sources, tmp_path):
+    src, labels = mode_sources
+    dst = tmp_path / "dst"
+    run_mode(src, dst, "five", masks=labels)
+    changed = tmp_path / "labels"
+    shutil.copytree(labels, changed)
+    Image.new("L", (30, 30)).save(changed / "dogs" / "c.png")
+    out = tmp_path / "out"
+
+    summary = reproduce(
+        dst / "manifest.json", src, out, masks=changed, ignore_hash=True, workers=1
+    )
+
+    assert summary.failed == [
+        {"source": "dogs/c.png", "error": "mask is 30x30, image is 50x50"}
+    ]
+    assert list((out / "dogs").iterdir()) == []
+    assert list((tmp_path / "out_masks" / "dogs").iterdir()) == []
+
+
+def test_reproduce_mask_out_inside_out_rejected(mode_sources, tmp_path):
+    src, labels = mode_sources
+    dst = tmp_path / "dst"
+    run_mode(src, dst, "center", masks=labels)
+    out = tmp_path / "out"
+
+    with pytest.raises(DestinationError) as raised:
+        reproduce(
+            dst / "manifest.json",
+            src,
+            out,
+            masks=labels,
+            mask_out=out / "masks",
+            workers=1,
+        )
+
+    assert str(raised.value) == (
+        f"MASK_OUT {out / 'masks'} overlaps OUT {out}; choose a folder outside it"
+    )
+
+
+def test_cli_reproduce_masks(mode_sources, tmp_path):
+    src, labels = mode_sources
+    dst = tmp_path / "run" / "dst"
+    run_mode(src, dst, "ten", masks=labels)
+    out = tmp_path / "rebuilt" / "dst"
+
+    result = CliRunner().invoke(
+        cli,
+        [
+            "reproduce", str(dst), "--source", str(src), "--out", str(out),
+            "--masks", str(labels), "--workers", "1", "-q",
+        ],
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    assert result.output == (
+        f"images 3, crops 30, failed 0, written to {out}; mask crops in "
+        f"{tmp_path / 'rebuilt' / 'dst_masks'}\n"
+    )
+    assert tree(out) == tree(dst)
+    assert tree(tmp_path / "rebuilt" / "dst_masks") == tree(
+        tmp_path / "run" / "dst_masks"
+    )
+
+
+def test_cli_reproduce_mask_out_without_masks(small_run, tmp_path):
+    src, dst = small_run
+
+    result = CliRunner().invoke(
+        cli,
+        [
+            "reproduce", str(dst), "--source", str(src), "--out",
+            str(tmp_path / "out"), "--mask-out", str(tmp_path / "m"),
+        ],
+    )  # fmt: skip
+
+    assert result.exit_code == 2
+    assert (
+        result.output.splitlines()[-1] == "Error: --mask-out needs --masks MASK_ROOT."
+    )

@@ -8,6 +8,7 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 from manifest_schema import assert_manifest_valid
+from mode_runs import build_sources, run_mode
 
 from cropaug.cli import cli
 from cropaug.expand import expand
@@ -50,6 +51,56 @@ def test_schema_accepts_optional_fields(tmp_path):
     assert manifest["failed"] == [
         {"source": "a/broken.png", "error": "truncated or corrupt PNG header"}
     ]
+
+
+def test_schema_accepts_mode_fields(tmp_path):
+    src, labels = build_sources(tmp_path)
+    dst = tmp_path / "dst"
+    run_mode(src, dst, "resized", masks=labels, n=2, scale=(0.9, 1.0), ratio=(3.0, 4.0))
+    manifest = json.loads((dst / "manifest.json").read_text())
+    image_fields = {key for image in manifest["images"] for key in image}
+    crop_fields = {
+        key for image in manifest["images"] for crop in image["crops"] for key in crop
+    }
+
+    assert_manifest_valid(manifest)
+    assert "positions" not in image_fields
+    assert {"mask_source", "mask_sha256", "mask_mode"} <= image_fields
+    assert {"flipped", "center_fallback", "mask"} <= crop_fields
+
+
+@pytest.mark.parametrize(
+    ("change", "error_path"),
+    [
+        (lambda m: m["params"].update(mode="crop"), ["params", "mode"]),
+        (lambda m: m["params"].update(ratio=[0.5]), ["params", "ratio"]),
+        (lambda m: m["params"].update(hflip=2), ["params", "hflip"]),
+        (
+            lambda m: m["images"][0]["crops"][0].update(flipped="yes"),
+            ["images", 0, "crops", 0, "flipped"],
+        ),
+        (
+            lambda m: m["images"][0]["crops"][0].update(mask="../x.png"),
+            ["images", 0, "crops", 0, "mask"],
+        ),
+        (
+            lambda m: m["images"][0].update(mask_sha256="abc"),
+            ["images", 0, "mask_sha256"],
+        ),
+    ],
+    ids=["mode", "ratio", "hflip", "flipped", "mask-path", "mask-hash"],
+)
+def test_schema_rejects_broken_mode_fields(tmp_path, change, error_path):
+    src, labels = build_sources(tmp_path)
+    dst = tmp_path / "dst"
+    run_mode(src, dst, "five", masks=labels)
+    manifest = json.loads((dst / "manifest.json").read_text())
+    change(manifest)
+    validator = jsonschema.Draft202012Validator(load_schema())
+
+    errors = list(validator.iter_errors(manifest))
+
+    assert [list(error.path) for error in errors] == [error_path]
 
 
 def test_schema_accepts_future_fields(sample_run):

@@ -1,6 +1,7 @@
 """Tests for cropaug.verify and `cropaug verify`: clean runs pass, edits are listed."""
 
 import json
+import logging
 import re
 import shutil
 from pathlib import Path
@@ -8,11 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from mode_runs import MODE_OPTIONS, build_sources, run_mode
 from PIL import Image, ImageDraw
 
 from cropaug.cli import cli
+from cropaug.errors import InvalidParameterError
 from cropaug.expand import expand
-from cropaug.verify import LOSSY_TOLERANCE, Problem, _worst_tile, verify
+from cropaug.verify import Problem, verify
 
 ODD_DATA = Path(__file__).resolve().parent / "data" / "odd"
 
@@ -207,19 +210,6 @@ def test_verify_lossless_webp_exact(tmp_path):
     assert report.problems[0].message.startswith("1 pixel differs")
 
 
-def test_worst_tile_finds_local_patch():
-    difference = np.zeros((64, 64, 3))
-    difference[16:32, 32:48] = 40
-
-    assert _worst_tile(difference) == 40.0
-
-
-def test_worst_tile_spread_noise_within_tolerance():
-    difference = np.full((64, 64), 1.0)
-
-    assert _worst_tile(difference) <= LOSSY_TOLERANCE
-
-
 def test_cli_verify_ok(small_run):
     src, dst = small_run
 
@@ -265,3 +255,244 @@ def test_cli_verify_rejects_crafted_path(small_run, tmp_path):
         "written for it:",
         "  images[0].crops[0].path \"../../x.png\" contains '..'",
     ]
+
+
+@pytest.fixture(scope="module")
+def mode_sources(tmp_path_factory) -> tuple[Path, Path]:
+    """The crop-mode test sources and their label masks: (SRC, MASK_ROOT)."""
+    return build_sources(tmp_path_factory.mktemp("mode-sources"))
+
+
+@pytest.fixture(scope="module")
+def resized_run(mode_sources, tmp_path_factory) -> Path:
+    """A resized-mode run with flips and masks of the mode sources; returns DST."""
+    dst = tmp_path_factory.mktemp("resized") / "dst"
+    run_mode(mode_sources[0], dst, "resized", masks=mode_sources[1])
+    return dst
+
+
+def copy_masks_run(dst: Path, tmp_path: Path) -> Path:
+    """Copy a run with masks (DST and DST_masks) into tmp_path; return the DST copy."""
+    shutil.copytree(dst, tmp_path / "dst")
+    shutil.copytree(dst.parent / "dst_masks", tmp_path / "dst_masks")
+    return tmp_path / "dst"
+
+
+def first_crop(dst: Path, flipped: bool) -> dict:
+    manifest = json.loads((dst / "manifest.json").read_text())
+    return next(
+        crop
+        for image in manifest["images"]
+        for crop in image["crops"]
+        if crop.get("flipped", False) == flipped
+    )
+
+
+@pytest.mark.parametrize("mode", list(MODE_OPTIONS))
+def test_verify_mode_with_masks_passes(mode_sources, tmp_path, mode):
+    src, labels = mode_sources
+    dst = tmp_path / "dst"
+    summary = run_mode(src, dst, mode, masks=labels)
+
+    report = verify(dst, src, masks=labels, workers=1)
+
+    assert report.problems == []
+    assert report.crops == summary.crops
+    assert report.mask_out == tmp_path / "dst_masks"
+    assert report.masks_compared
+
+
+def test_verify_unflipped_crop_detected(resized_run, mode_sources, tmp_path):
+    src, labels = mode_sources
+    dst = copy_masks_run(resized_run, tmp_path)
+    crop = first_crop(dst, flipped=True)
+    with Image.open(dst / crop["path"]) as image:
+        image.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(dst / crop["path"])
+
+    report = verify(dst, src, masks=labels, workers=1)
+
+    assert [problem.path for problem in report.problems] == [str(dst / crop["path"])]
+    assert re.fullmatch(
+        r"\d+ pixels differ from the source region \(largest difference \d+\)",
+        report.problems[0].message,
+    )
+
+
+def test_verify_crop_of_box_size_detected(resized_run, mode_sources, tmp_path):
+    src, labels = mode_sources
+    dst = copy_masks_run(resized_run, tmp_path)
+    crop = next(
+        crop
+        for image in json.loads((dst / "manifest.json").read_text())["images"]
+        for crop in image["crops"]
+        if (crop["width"], crop["height"]) != (16, 12)
+    )
+    with Image.open(dst / crop["path"]) as image:
+        image.resize((crop["width"], crop["height"])).save(dst / crop["path"])
+
+    report = verify(dst, src, masks=labels, workers=1)
+
+    assert report.problems == [
+        Problem(
+            str(dst / crop["path"]),
+            f"is {crop['width']}x{crop['height']}, the manifest records 16x12",
+        )
+    ]
+
+
+def test_verify_mask_label_changed(resized_run, mode_sources, tmp_path):
+    src, labels = mode_sources
+    dst = copy_masks_run(resized_run, tmp_path)
+    crop = first_crop(dst, flipped=False)
+    mask_path = tmp_path / "dst_masks" / crop["mask"]
+    with Image.open(mask_path) as mask:
+        mask.load()
+    mask.putpixel((3, 4), (mask.getpixel((3, 4)) + 1) % 4)
+    mask.save(mask_path)
+
+    report = verify(dst, src, masks=labels, workers=1)
+
+    assert report.problems == [
+        Problem(
+            str(mask_path),
+            "1 pixel differs from the mask region (largest difference 1)",
+        )
+    ]
+
+
+def test_verify_palette_mask_index_changed(mode_sources, tmp_path):
+    src, labels = mode_sources
+    dst = tmp_path / "dst"
+    run_mode(src, dst, "center", masks=labels)
+    mask_path = tmp_path / "dst_masks" / "cats" / "b_c00.png"
+    with Image.open(mask_path) as mask:
+        mask.load()
+    # Index 4 gets the colour of index 0 (black), so only the label changes.
+    palette = mask.getpalette()
+    palette += palette[:3] * (256 - len(palette) // 3)
+    pixels = np.asarray(mask).copy()
+    pixels[pixels == 0] = 4
+    changed = Image.fromarray(pixels, "P")
+    changed.putpalette(palette)
+    changed.save(mask_path)
+
+    report = verify(dst, src, masks=labels, workers=1)
+
+    assert [problem.path for problem in report.problems] == [str(mask_path)]
+    assert report.problems[0].message.endswith("(largest difference 4)")
+
+
+def test_verify_changed_mask_source(resized_run, mode_sources, tmp_path):
+    src, labels = mode_sources
+    dst = copy_masks_run(resized_run, tmp_path)
+    changed = tmp_path / "labels"
+    shutil.copytree(labels, changed)
+    with (changed / "dogs" / "c.png").open("ab") as file:
+        file.write(b"\0")
+
+    report = verify(dst, src, masks=changed, workers=1)
+
+    assert [problem.path for problem in report.problems] == [
+        str(changed / "dogs" / "c.png")
+    ]
+    assert report.problems[0].message.startswith(
+        "mask dogs/c.png changed since the manifest was written: its SHA-256 is "
+    )
+
+
+def test_verify_masks_not_given(resized_run, mode_sources, tmp_path, caplog):
+    src, _ = mode_sources
+    dst = copy_masks_run(resized_run, tmp_path)
+    crop = first_crop(dst, flipped=False)
+    (tmp_path / "dst_masks" / crop["mask"]).unlink()
+    (tmp_path / "dst_masks" / "cats" / "extra.png").write_bytes(b"x")
+
+    with caplog.at_level(logging.WARNING, logger="cropaug"):
+        report = verify(dst, src, workers=1)
+
+    assert caplog.messages == [
+        "the manifest records mask crops, but no MASK_ROOT was given (--masks), "
+        "so their files are checked but not their labels"
+    ]
+    assert not report.masks_compared
+    assert sorted((p.path, p.message) for p in report.problems) == sorted(
+        [
+            (str(tmp_path / "dst_masks" / crop["mask"]), "missing"),
+            (
+                str(tmp_path / "dst_masks" / "cats" / "extra.png"),
+                "stray file, not in the manifest",
+            ),
+        ]
+    )
+
+
+def test_verify_moved_mask_folder(resized_run, mode_sources, tmp_path):
+    src, labels = mode_sources
+    shutil.copytree(resized_run, tmp_path / "dst")
+    shutil.copytree(resized_run.parent / "dst_masks", tmp_path / "moved")
+
+    report = verify(
+        tmp_path / "dst", src, masks=labels, mask_out=tmp_path / "moved", workers=1
+    )
+
+    assert report.problems == []
+    assert report.mask_out == tmp_path / "moved"
+
+
+def test_verify_masks_for_run_without(small_run):
+    src, dst = small_run
+
+    with pytest.raises(InvalidParameterError) as raised:
+        verify(dst, src, masks=src, workers=1)
+
+    assert str(raised.value) == (
+        "the manifest records no masks (params.masks is false), so there are no "
+        "mask crops; leave out MASK_ROOT (--masks)"
+    )
+
+
+def test_verify_mask_out_for_run_without(small_run, tmp_path):
+    src, dst = small_run
+
+    with pytest.raises(InvalidParameterError) as raised:
+        verify(dst, src, mask_out=tmp_path, workers=1)
+
+    assert str(raised.value) == (
+        "the manifest records no masks (params.masks is false), so there are no "
+        "mask crops; leave out the mask folder (--mask-out)"
+    )
+
+
+def test_cli_verify_masks_ok(resized_run, mode_sources):
+    src, labels = mode_sources
+
+    result = CliRunner().invoke(
+        cli,
+        [
+            "verify", str(resized_run), "--source", str(src), "--masks",
+            str(labels), "-q", "--workers", "1",
+        ],
+    )  # fmt: skip
+
+    assert result.exit_code == 0
+    assert result.output == (
+        f"ok: 4 images, 20 crops and their mask crops in "
+        f"{resized_run.parent.resolve() / 'dst_masks'} match "
+        f"{resized_run / 'manifest.json'}\n"
+    )
+
+
+def test_cli_verify_masks_not_compared(resized_run, mode_sources):
+    src, _ = mode_sources
+
+    result = CliRunner().invoke(
+        cli, ["verify", str(resized_run), "--source", str(src), "-q"]
+    )
+
+    assert result.exit_code == 0
+    assert result.output == (
+        f"ok: 4 images, 20 crops and their mask crops in "
+        f"{resized_run.parent.resolve() / 'dst_masks'} match "
+        f"{resized_run / 'manifest.json'}; mask labels not compared (pass "
+        "--masks MASK_ROOT)\n"
+    )
