@@ -21,6 +21,7 @@ from cropaug.modes import (
 )
 from cropaug.paths import resolve_inside
 from cropaug.sampling import count_positions, image_rng
+from cropaug.sizing import SizePlan, crop_upright, fit_image
 
 logger = logging.getLogger(__name__)
 
@@ -176,18 +177,18 @@ def load_recorded_source_rgb(
     """
     path = resolve_inside(src, image["source"])
     try:
-        decoded, sha256 = load_source(path, settings)
+        decoded, plan, sha256 = load_source(path, settings)
     except ImageError as error:
         raise CropaugError(f"source {path}: {error}") from None
-    if decoded.image.size != (image["width"], image["height"]):
-        width, height = decoded.image.size
+    if plan.size != (image["width"], image["height"]):
+        width, height = plan.size
         raise CropaugError(
             f"source {path} is {width}x{height}, the manifest records "
             f"{image['width']}x{image['height']}; pass the SRC the run cropped"
         )
     if sha256 != image["sha256"]:
         logger.warning("%s differs from the source the manifest records", path)
-    return display_rgb(decoded, settings.background)
+    return display_rgb(decoded, settings.background, plan)
 
 
 def load_crop_files(
@@ -233,14 +234,23 @@ def reconstruct(
 
 
 def display_rgb(
-    decoded: DecodedImage, background: tuple[int, int, int] = WHITE
+    decoded: DecodedImage,
+    background: tuple[int, int, int] = WHITE,
+    plan: SizePlan | None = None,
 ) -> Image.Image:
-    """Return a decoded image in RGB for display.
+    """Return a decoded image upright and in RGB for display.
 
     Converting as for JPEG output composites alpha over `background` and
-    scales 16-bit gray to 8 bits. CMYK then becomes plain RGB.
+    scales 16-bit gray to 8 bits. CMYK then becomes plain RGB. With a size
+    plan, the image is resized and padded as expand does before cropping.
     """
-    return prepare_image(decoded, "JPEG", background).image.convert("RGB")
+    prepared = prepare_image(decoded, "JPEG", background)
+    size = decoded.size
+    if plan is not None:
+        prepared = fit_image(prepared, plan, decoded.draft_box, background)
+        size = plan.size
+    upright = crop_upright(prepared.image, prepared.orientation, (0, 0, *size))
+    return upright.convert("RGB")
 
 
 def load_image_rgb(path: Path) -> tuple[Image.Image, str]:

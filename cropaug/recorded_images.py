@@ -3,10 +3,12 @@
 from pathlib import Path
 
 from cropaug.boxes import box_from_record
+from cropaug.conversion import PreparedImage, output_format_for
 from cropaug.crop import CropSettings, load_source, write_crops
 from cropaug.errors import ImageError
-from cropaug.imaging import DecodedImage, PreparedImage, output_format_for
+from cropaug.imaging import DecodedImage
 from cropaug.paths import resolve_inside
+from cropaug.sizing import SizePlan
 
 
 def load_recorded_source(
@@ -14,7 +16,8 @@ def load_recorded_source(
 ) -> tuple[DecodedImage, str]:
     """Decode a manifest image's source and check that it is the recorded one.
 
-    Returns the decoded image and the source's SHA-256.
+    Returns the decoded image, its size plan (resize, small-image policy) and
+    the source's SHA-256.
 
     Raises:
         ManifestError: when the source path resolves outside SRC.
@@ -26,30 +29,34 @@ def load_recorded_source(
     path = resolve_inside(src, image["source"])
     if not path.is_file():
         raise ImageError("missing from SRC")
-    decoded, sha256 = load_source(path, settings)
+    decoded, plan, sha256 = load_source(path, settings)
     if check_hash and sha256 != image["sha256"]:
         raise ImageError(
             f"changed since the manifest was written: its SHA-256 is {sha256}, "
             f"the manifest records {image['sha256']}"
         )
 
-    width, height = decoded.image.size
+    width, height = plan.size
     if (width, height) != (image["width"], image["height"]):
         raise ImageError(
             f"is {width}x{height}, the manifest records "
             f"{image['width']}x{image['height']}"
         )
-    output_format = output_format_for(decoded.format, settings.format)
+    output_format = output_format_for(decoded.format, settings.format, decoded.mode)
     if output_format != image["output_format"]:
         raise ImageError(
             f"is {decoded.format}, so its crops would be {output_format}; "
             f"the manifest records {image['output_format']}"
         )
-    return decoded, sha256
+    return decoded, plan, sha256
 
 
 def write_recorded_crops(
-    out: Path, decoded: DecodedImage, settings: CropSettings, image: dict
+    out: Path,
+    decoded: DecodedImage,
+    plan: SizePlan,
+    settings: CropSettings,
+    image: dict,
 ) -> PreparedImage:
     """Cut and write a manifest image's crops at their recorded boxes under OUT.
 
@@ -66,4 +73,4 @@ def write_recorded_crops(
     # this check and the write below is not caught.
     for path in paths:
         resolve_inside(out, path)
-    return write_crops(out, decoded, settings, boxes, paths)
+    return write_crops(out, decoded, settings, boxes, paths, plan)

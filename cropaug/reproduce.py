@@ -201,12 +201,12 @@ def reproduce_image(
     source = image["source"]
     mask = None
     try:
-        decoded, sha256 = load_recorded_source(src, image, settings, check_hash)
+        decoded, plan, sha256 = load_recorded_source(src, image, settings, check_hash)
         if settings.mask_root is not None:
             mask = load_recorded_mask(
                 settings.mask_root, image, settings.max_pixels, check_hash
             )
-        prepared = write_recorded_crops(out, decoded, settings, image)
+        prepared = write_recorded_crops(out, decoded, plan, settings, image)
         if mask is not None:
             _write_mask_crops(out, settings, mask, image)
     except (ImageError, ManifestError) as error:

@@ -152,8 +152,10 @@ def verify_image(
     with tempfile.TemporaryDirectory(prefix=".cropaug-verify-") as folder:
         rebuilt_root: Path | None = Path(folder) / "crops"
         try:
-            decoded, _ = load_recorded_source(src, image, settings, check_hash=True)
-            write_recorded_crops(rebuilt_root, decoded, settings, image)
+            decoded, plan, _ = load_recorded_source(
+                src, image, settings, check_hash=True
+            )
+            write_recorded_crops(rebuilt_root, decoded, plan, settings, image)
         except (ImageError, ManifestError) as error:
             problems.append(Problem(str(src / image["source"]), str(error)))
             rebuilt_root = None

@@ -321,10 +321,10 @@ def test_write_recorded_crops_symlink_escape(small_run, tmp_path):
     out.mkdir()
     (tmp_path / "elsewhere").mkdir()
     (out / "scenes").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
-    decoded, _ = load_recorded_source(src, image, settings, check_hash=True)
+    decoded, plan, _ = load_recorded_source(src, image, settings, check_hash=True)
 
     with pytest.raises(ManifestError) as raised:
-        write_recorded_crops(out, decoded, settings, image)
+        write_recorded_crops(out, decoded, plan, settings, image)
 
     first = out / image["crops"][0]["path"]
     assert str(raised.value) == (
@@ -636,3 +636,37 @@ def test_cli_reproduce_mask_out_without_masks(small_run, tmp_path):
     assert (
         result.output.splitlines()[-1] == "Error: --mask-out needs --masks MASK_ROOT."
     )
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"resize": 96, "small": "pad"},
+        {"resize": 96, "mode": "resized", "hflip": 0.5},
+        {"small": "upscale", "format": "png"},
+    ],
+    ids=["resize-pad", "resize-resized-mode", "upscale-png"],
+)
+def test_reproduce_sized_rotated_run_byte_identical(tmp_path, options):
+    from conftest import EXIF_ORIENTATION, ODD, build_tree
+
+    from cropaug.expand import expand
+
+    src = build_tree(
+        tmp_path / "src",
+        {
+            "letters/landscape_6.jpg": EXIF_ORIENTATION / "Landscape_6.jpg",
+            "letters/portrait_8.jpg": EXIF_ORIENTATION / "Portrait_8.jpg",
+            "odd/tiny.png": ODD / "tiny.png",
+            "odd/transparent.png": ODD / "transparent.png",
+        },
+    )
+    dst = tmp_path / "run" / "dst"
+    expand(src, dst, size=64, n=3, seed=5, workers=1, **options)
+    out = tmp_path / "again" / "dst"
+
+    reproduce(dst / "manifest.json", src, out)
+    problems = verify(dst, src)
+
+    assert tree(out) == tree(dst)
+    assert problems.problems == []
