@@ -1,6 +1,7 @@
 """Regression tests for inputs that once broke a run: odd trees, TIFF, API types."""
 
 import numpy as np
+import pytest
 from conftest import read_manifest
 from PIL import Image
 
@@ -33,3 +34,21 @@ def test_expand_folder_named_like_crop(tmp_path):
     assert "cats/b_c00.png" not in paths
     for path in paths:
         assert (tmp_path / "dst" / path).is_file(), path
+
+
+@pytest.mark.parametrize("orientation", [2, 6])
+def test_expand_tiff_orientation_applied_once(tmp_path, orientation):
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    stored = save_noise(tmp_path / "src" / "k" / "a.tif", exif=exif)
+    method = {2: Image.Transpose.FLIP_LEFT_RIGHT, 6: Image.Transpose.ROTATE_270}
+    upright = Image.fromarray(stored).transpose(method[orientation])
+
+    cropaug.expand(tmp_path / "src", tmp_path / "dst", size=8, n=3, seed=0, workers=1)
+
+    image = read_manifest(tmp_path / "dst")["images"][0]
+    assert (image["width"], image["height"]) == upright.size
+    for crop in image["crops"]:
+        box = (crop["x"], crop["y"], crop["x"] + 8, crop["y"] + 8)
+        with Image.open(tmp_path / "dst" / crop["path"]) as written:
+            assert np.array_equal(np.asarray(written), np.asarray(upright.crop(box)))
