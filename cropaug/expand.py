@@ -1,6 +1,7 @@
 """Expand a class-per-folder dataset into N unique random crops per image."""
 
 import logging
+import numbers
 import os
 import secrets
 import time
@@ -8,6 +9,12 @@ from pathlib import Path
 
 from PIL import Image
 
+from cropaug.arguments import (
+    require_flag,
+    require_integer,
+    require_number,
+    require_text,
+)
 from cropaug.crop import CropJob, CropSettings
 from cropaug.discover import discover_sources
 from cropaug.errors import CropaugError, DestinationError, InvalidParameterError
@@ -140,6 +147,16 @@ def expand(
         OutputWriteError: when DST cannot be written; the run stops.
     """
     started = time.perf_counter()
+    n = require_integer("n", n, optional=True)
+    seed = require_integer("seed", seed, optional=True)
+    workers = require_integer("workers", workers, optional=True)
+    quality = require_integer("quality", quality)
+    max_pixels = require_integer("max_pixels", max_pixels, optional=True)
+    min_shift = require_integer("min_shift", min_shift)
+    resize = require_integer("resize", resize, optional=True)
+    hflip = require_number("hflip", hflip)
+    lossless = require_flag("lossless", lossless)
+    keep_exif = require_flag("keep_exif", keep_exif)
     crop_width, crop_height = _crop_size(size)
     settings_seed, seed_drawn = (
         (seed, False) if seed is not None else (_draw_seed(), True)
@@ -315,7 +332,12 @@ def _log_result(result: dict, settings: CropSettings) -> None:
 
 
 def _crop_size(size: int | tuple[int, int]) -> tuple[int, int]:
-    if isinstance(size, int):
+    if isinstance(size, bool | str):
+        # True would pass as an int, and "88" would unpack into two sides.
+        raise InvalidParameterError(
+            f"size must be an int or a (width, height) pair, not {size!r}"
+        )
+    if isinstance(size, numbers.Integral):
         width = height = size
     else:
         try:
@@ -324,16 +346,17 @@ def _crop_size(size: int | tuple[int, int]) -> tuple[int, int]:
             raise InvalidParameterError(
                 f"size must be an int or a (width, height) pair, not {size!r}"
             ) from None
-    if (
-        not (isinstance(width, int) and isinstance(height, int))
-        or width < 1
-        or height < 1
-    ):
+    if not (_is_integer(width) and _is_integer(height)) or width < 1 or height < 1:
         raise InvalidParameterError(f"size must be positive integers, not {size!r}")
-    return width, height
+    return int(width), int(height)
+
+
+def _is_integer(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _background(text: str) -> tuple[int, int, int]:
+    require_text("background", text)
     try:
         return parse_color(text)
     except ValueError as error:

@@ -6,6 +6,7 @@ from conftest import read_manifest
 from PIL import Image
 
 import cropaug
+from cropaug.errors import InvalidParameterError
 
 
 def save_noise(path, width=24, height=18, seed=0, **options):
@@ -52,3 +53,48 @@ def test_expand_tiff_orientation_applied_once(tmp_path, orientation):
         box = (crop["x"], crop["y"], crop["x"] + 8, crop["y"] + 8)
         with Image.open(tmp_path / "dst" / crop["path"]) as written:
             assert np.array_equal(np.asarray(written), np.asarray(upright.crop(box)))
+
+
+def test_expand_accepts_numpy_integers(tmp_path):
+    save_noise(tmp_path / "src" / "cats" / "a.png")
+
+    summary = cropaug.expand(
+        tmp_path / "src",
+        tmp_path / "dst",
+        size=np.int64(8),
+        n=np.int64(2),
+        seed=np.uint32(3),
+        workers=1,
+    )
+
+    assert summary.crops == 2
+    params = read_manifest(tmp_path / "dst")["params"]
+    assert params["seed"] == 3
+    assert params["width"] == 8
+
+
+@pytest.mark.parametrize(
+    ("keyword", "value", "message"),
+    [
+        ("n", 2.5, "n must be an integer, not 2.5"),
+        ("n", True, "n must be an integer, not True"),
+        ("seed", "0", "seed must be an integer, not '0'"),
+        ("size", True, "size must be an int or a (width, height) pair, not True"),
+        ("quality", 50.5, "quality must be an integer, not 50.5"),
+        ("min_shift", 1.5, "min_shift must be an integer, not 1.5"),
+        ("resize", 10.5, "resize must be an integer, not 10.5"),
+        ("workers", 1.5, "workers must be an integer, not 1.5"),
+        ("lossless", "no", "lossless must be True or False, not 'no'"),
+        ("hflip", "0.5", "hflip must be a number, not '0.5'"),
+        ("background", (1, 2, 3), "background must be a string, not (1, 2, 3)"),
+    ],
+)
+def test_expand_rejects_wrong_types(tmp_path, keyword, value, message):
+    save_noise(tmp_path / "src" / "cats" / "a.png")
+    options = {"size": 8, "n": 2, "seed": 0, "workers": 1, keyword: value}
+
+    with pytest.raises(InvalidParameterError) as raised:
+        cropaug.expand(tmp_path / "src", tmp_path / "dst", **options)
+
+    assert str(raised.value) == message
+    assert not (tmp_path / "dst").exists()
