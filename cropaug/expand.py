@@ -212,6 +212,7 @@ def expand(
         logger.warning("class %s holds no images", class_name)
     for skipped in discovery.skipped:
         logger.info("skipped: %s: %s", skipped.source, skipped.reason)
+    _check_class_names(discovery.classes, sharded=shard is not None)
     stems = plan_output_stems((source.path for source in discovery.sources), settings.n)
     jobs = [CropJob(s.path, s.class_name, stems[s.path]) for s in discovery.sources]
 
@@ -459,6 +460,23 @@ def _check_folders(src: Path, dst: Path, overwrite: bool, sharded: bool) -> None
             f"DST {dst} is not empty and holds no cropaug manifest, so --overwrite "
             "will not delete it; choose an empty folder"
         )
+
+
+def _check_class_names(classes: list[str], sharded: bool) -> None:
+    """Reject a class whose folder in DST would take the name of cropaug's own output.
+
+    Names are compared without case, as a case-insensitive file system does.
+    """
+    reserved = {MANIFEST_NAME: "the manifest that cropaug writes into DST"}
+    if sharded:
+        reserved[PARTS_FOLDER] = "the folder where shard runs write their parts"
+    for class_name in classes:
+        for name, meaning in reserved.items():
+            if class_name.casefold() == name.casefold():
+                raise DestinationError(
+                    f"class folder {class_name!r} in SRC has the name of {meaning}; "
+                    "rename that folder"
+                )
 
 
 def _prepare_destination(dst: Path, classes: list[str]) -> None:

@@ -6,7 +6,7 @@ from conftest import read_manifest
 from PIL import Image
 
 import cropaug
-from cropaug.errors import InvalidParameterError
+from cropaug.errors import DestinationError, InvalidParameterError
 
 
 def save_noise(path, width=24, height=18, seed=0, **options):
@@ -97,4 +97,35 @@ def test_expand_rejects_wrong_types(tmp_path, keyword, value, message):
         cropaug.expand(tmp_path / "src", tmp_path / "dst", **options)
 
     assert str(raised.value) == message
+    assert not (tmp_path / "dst").exists()
+
+
+def test_expand_class_named_manifest(tmp_path):
+    save_noise(tmp_path / "src" / "manifest.json" / "a.png")
+
+    with pytest.raises(DestinationError) as raised:
+        cropaug.expand(
+            tmp_path / "src", tmp_path / "dst", size=8, n=2, seed=0, workers=1
+        )
+
+    assert "manifest.json" in str(raised.value)
+    assert not (tmp_path / "dst").exists()
+
+
+def test_expand_shard_class_named_parts(tmp_path):
+    save_noise(tmp_path / "src" / "_parts" / "a.png")
+    save_noise(tmp_path / "src" / "cats" / "b.png")
+
+    with pytest.raises(DestinationError) as raised:
+        cropaug.expand(
+            tmp_path / "src",
+            tmp_path / "dst",
+            size=8,
+            n=2,
+            seed=0,
+            workers=1,
+            shard="0/2",
+        )
+
+    assert "_parts" in str(raised.value)
     assert not (tmp_path / "dst").exists()
