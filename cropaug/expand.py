@@ -19,6 +19,7 @@ from cropaug.crop import CropJob, CropSettings
 from cropaug.discover import discover_sources
 from cropaug.errors import CropaugError, DestinationError, InvalidParameterError
 from cropaug.executors import EXECUTORS, check_executor, run_jobs
+from cropaug.files import OutputWriteError
 from cropaug.imaging import SUBSAMPLING, parse_color
 from cropaug.manifest import MANIFEST_NAME
 from cropaug.masks import (
@@ -485,13 +486,17 @@ def _prepare_destination(dst: Path, classes: list[str]) -> None:
     Every class gets a folder, even one without crops, so that dataset
     loaders number the classes of DST as they number those of SRC.
     """
-    if dst.exists():
-        for child in dst.iterdir():
-            if child.is_dir() and not child.is_symlink():
-                remove_tree(child)
-            else:
-                child.unlink()
-    # Created here too, because a SRC without classes creates no class folder.
-    dst.mkdir(parents=True, exist_ok=True)
-    for class_name in classes:
-        (dst / class_name).mkdir(parents=True, exist_ok=True)
+    try:
+        if dst.exists():
+            for child in dst.iterdir():
+                if child.is_dir() and not child.is_symlink():
+                    remove_tree(child)
+                else:
+                    child.unlink()
+        # Created here too, because a SRC without classes creates no class folder.
+        dst.mkdir(parents=True, exist_ok=True)
+        for class_name in classes:
+            (dst / class_name).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        path = Path(error.filename) if error.filename else dst
+        raise OutputWriteError(path, error) from None

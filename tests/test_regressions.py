@@ -7,6 +7,7 @@ from PIL import Image
 
 import cropaug
 from cropaug.errors import DestinationError, InvalidParameterError
+from cropaug.files import OutputWriteError
 
 
 def save_noise(path, width=24, height=18, seed=0, **options):
@@ -129,3 +130,35 @@ def test_expand_shard_class_named_parts(tmp_path):
 
     assert "_parts" in str(raised.value)
     assert not (tmp_path / "dst").exists()
+
+
+def test_expand_dst_under_file(tmp_path):
+    save_noise(tmp_path / "src" / "cats" / "a.png")
+    (tmp_path / "file").write_bytes(b"")
+    dst = tmp_path / "file" / "out"
+
+    with pytest.raises(OutputWriteError) as raised:
+        cropaug.expand(tmp_path / "src", dst, size=8, n=2, seed=0, workers=1)
+
+    assert str(raised.value) == f"cannot write {dst}: Not a directory"
+
+
+def test_expand_mask_out_under_file(tmp_path):
+    save_noise(tmp_path / "src" / "cats" / "a.png")
+    save_noise(tmp_path / "masks" / "cats" / "a.png")
+    (tmp_path / "file").write_bytes(b"")
+    mask_out = tmp_path / "file" / "masks"
+
+    with pytest.raises(OutputWriteError) as raised:
+        cropaug.expand(
+            tmp_path / "src",
+            tmp_path / "dst",
+            size=8,
+            n=2,
+            seed=0,
+            workers=1,
+            masks=tmp_path / "masks",
+            mask_out=mask_out,
+        )
+
+    assert str(raised.value) == f"cannot write {mask_out / 'cats'}: Not a directory"
