@@ -1,10 +1,10 @@
 """Check the types of `cropaug.expand`'s arguments before any of them is used.
 
-A wrong type would otherwise surface as a TypeError deep in the run, after
-DST is created, or be accepted silently (True as a crop size of 1 pixel, "no"
-as a true `lossless`) and recorded in a manifest that cropaug then rejects.
-numpy scalars are accepted and turned into Python numbers, so the manifest
-can be written as JSON.
+Without these checks a wrong type surfaces as a TypeError deep in the run,
+after DST is created. Some wrong types were accepted, such as "no" for
+`lossless`, and recorded in a manifest that cropaug's own params check
+rejects. numpy scalars are accepted and turned into Python numbers, so that
+the manifest can be written as JSON.
 """
 
 import numbers
@@ -27,21 +27,21 @@ def require_integer(name: str, value: object, optional: bool = False) -> int | N
 
 
 def require_number(name: str, value: object) -> float:
-    """Return `value` as a float; raise InvalidParameterError unless it is a number."""
+    """Return `value` as a float, or raise InvalidParameterError for a non-number."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise InvalidParameterError(f"{name} must be a number, not {value!r}")
     return float(value)
 
 
 def require_flag(name: str, value: object) -> bool:
-    """Return `value`; raise InvalidParameterError unless it is True or False."""
+    """Return `value`, or raise InvalidParameterError unless it is True or False."""
     if not isinstance(value, bool):
         raise InvalidParameterError(f"{name} must be True or False, not {value!r}")
     return value
 
 
 def require_text(name: str, value: object) -> str:
-    """Return `value`; raise InvalidParameterError unless it is a string."""
+    """Return `value`, or raise InvalidParameterError unless it is a string."""
     if not isinstance(value, str):
         raise InvalidParameterError(f"{name} must be a string, not {value!r}")
     return value
