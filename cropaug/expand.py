@@ -1,6 +1,7 @@
 """Expand a class-per-folder dataset into N unique random crops per image."""
 
 import logging
+import numbers
 import os
 import secrets
 import time
@@ -8,10 +9,17 @@ from pathlib import Path
 
 from PIL import Image
 
+from cropaug.arguments import (
+    require_flag,
+    require_integer,
+    require_number,
+    require_text,
+)
 from cropaug.crop import CropJob, CropSettings
 from cropaug.discover import discover_sources
 from cropaug.errors import CropaugError, DestinationError, InvalidParameterError
 from cropaug.executors import EXECUTORS, check_executor, run_jobs
+from cropaug.files import OutputWriteError
 from cropaug.imaging import SUBSAMPLING, parse_color
 from cropaug.manifest import MANIFEST_NAME
 from cropaug.masks import (
@@ -140,6 +148,16 @@ def expand(
         OutputWriteError: when DST cannot be written; the run stops.
     """
     started = time.perf_counter()
+    n = require_integer("n", n, optional=True)
+    seed = require_integer("seed", seed, optional=True)
+    workers = require_integer("workers", workers, optional=True)
+    quality = require_integer("quality", quality)
+    max_pixels = require_integer("max_pixels", max_pixels, optional=True)
+    min_shift = require_integer("min_shift", min_shift)
+    resize = require_integer("resize", resize, optional=True)
+    hflip = require_number("hflip", hflip)
+    lossless = require_flag("lossless", lossless)
+    keep_exif = require_flag("keep_exif", keep_exif)
     crop_width, crop_height = _crop_size(size)
     settings_seed, seed_drawn = (
         (seed, False) if seed is not None else (_draw_seed(), True)
@@ -195,6 +213,7 @@ def expand(
         logger.warning("class %s holds no images", class_name)
     for skipped in discovery.skipped:
         logger.info("skipped: %s: %s", skipped.source, skipped.reason)
+    _check_class_names(discovery.classes, sharded=shard is not None)
     stems = plan_output_stems((source.path for source in discovery.sources), settings.n)
     jobs = [CropJob(s.path, s.class_name, stems[s.path]) for s in discovery.sources]
 
@@ -315,7 +334,12 @@ def _log_result(result: dict, settings: CropSettings) -> None:
 
 
 def _crop_size(size: int | tuple[int, int]) -> tuple[int, int]:
-    if isinstance(size, int):
+    if isinstance(size, bool | str):
+        # True would pass as an int, and "88" would unpack into two sides.
+        raise InvalidParameterError(
+            f"size must be an int or a (width, height) pair, not {size!r}"
+        )
+    if isinstance(size, numbers.Integral):
         width = height = size
     else:
         try:
@@ -324,16 +348,17 @@ def _crop_size(size: int | tuple[int, int]) -> tuple[int, int]:
             raise InvalidParameterError(
                 f"size must be an int or a (width, height) pair, not {size!r}"
             ) from None
-    if (
-        not (isinstance(width, int) and isinstance(height, int))
-        or width < 1
-        or height < 1
-    ):
+    if not (_is_integer(width) and _is_integer(height)) or width < 1 or height < 1:
         raise InvalidParameterError(f"size must be positive integers, not {size!r}")
-    return width, height
+    return int(width), int(height)
+
+
+def _is_integer(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _background(text: str) -> tuple[int, int, int]:
+    require_text("background", text)
     try:
         return parse_color(text)
     except ValueError as error:
@@ -438,19 +463,40 @@ def _check_folders(src: Path, dst: Path, overwrite: bool, sharded: bool) -> None
         )
 
 
+def _check_class_names(classes: list[str], sharded: bool) -> None:
+    """Reject a class whose folder in DST would take the name of cropaug's own output.
+
+    Names are compared without case, as a case-insensitive file system does.
+    """
+    reserved = {MANIFEST_NAME: "the manifest that cropaug writes into DST"}
+    if sharded:
+        reserved[PARTS_FOLDER] = "the folder where shard runs write their parts"
+    for class_name in classes:
+        for name, meaning in reserved.items():
+            if class_name.casefold() == name.casefold():
+                raise DestinationError(
+                    f"class folder {class_name!r} in SRC has the name of {meaning}; "
+                    "rename that folder"
+                )
+
+
 def _prepare_destination(dst: Path, classes: list[str]) -> None:
     """Empty DST of an earlier run, then create one folder per class.
 
     Every class gets a folder, even one without crops, so that dataset
     loaders number the classes of DST as they number those of SRC.
     """
-    if dst.exists():
-        for child in dst.iterdir():
-            if child.is_dir() and not child.is_symlink():
-                remove_tree(child)
-            else:
-                child.unlink()
-    # Created here too, because a SRC without classes creates no class folder.
-    dst.mkdir(parents=True, exist_ok=True)
-    for class_name in classes:
-        (dst / class_name).mkdir(parents=True, exist_ok=True)
+    try:
+        if dst.exists():
+            for child in dst.iterdir():
+                if child.is_dir() and not child.is_symlink():
+                    remove_tree(child)
+                else:
+                    child.unlink()
+        # Created here too, because a SRC without classes creates no class folder.
+        dst.mkdir(parents=True, exist_ok=True)
+        for class_name in classes:
+            (dst / class_name).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        path = Path(error.filename) if error.filename else dst
+        raise OutputWriteError(path, error) from None

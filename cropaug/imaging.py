@@ -3,9 +3,10 @@
 Decoding takes two steps, so that the caller can plan a resize from the
 header alone. `open_image` reads the header and rejects oversized or
 unreadable files. `decode_opened` then decodes the first frame, at a reduced
-JPEG scale when the planned size allows it. PNG is the exception: Pillow
-reaches an eXIf chunk stored after the pixel data only by decoding them, so
-`open_image` decodes a PNG to read its orientation (after the size check).
+JPEG scale when the planned size allows it. PNG and TIFF are the
+exceptions, decoded by `open_image` after the size check. Pillow reaches an
+eXIf chunk stored after a PNG's pixel data only by decoding them, and it
+turns a TIFF upright while decoding it.
 
 The decoded image keeps the orientation it is stored in. Its `orientation`
 names the EXIF transposition that turns it upright, and `cropaug.sizing`
@@ -124,7 +125,8 @@ def open_image(data: bytes, max_pixels: int) -> OpenedImage:
     """Read the header of an encoded image and check it before any decoding.
 
     Counting frames reads every frame's header but decodes none of them. A
-    PNG's pixels are decoded, because its EXIF block may follow them.
+    PNG's pixels are decoded, because its EXIF block may follow them, and so
+    are a TIFF's, because Pillow applies its orientation while decoding.
 
     Raises:
         ImageError: with a short plain reason for an empty, truncated,
@@ -169,6 +171,11 @@ def open_image(data: bytes, max_pixels: int) -> OpenedImage:
                 f"({_describe(error)})"
             ) from None
         try:
+            if format_name == "TIFF":
+                # Pillow turns a TIFF upright by its Orientation tag while
+                # loading it and then removes the tag (checked with Pillow
+                # 13.0), so the tag read after loading is what remains to do.
+                image.load()
             orientation = _read_orientation(image)
         except Exception as error:
             raise ImageError(_describe_decode_error(format_name, error)) from None
@@ -178,7 +185,7 @@ def open_image(data: bytes, max_pixels: int) -> OpenedImage:
         format=format_name,
         frames=frames,
         orientation=orientation,
-        size=upright_size((width, height), orientation),
+        size=upright_size(image.size, orientation),
     )
 
 

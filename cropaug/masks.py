@@ -230,15 +230,23 @@ def check_mask_folders(
 
 
 def prepare_mask_folder(mask_out: Path, classes: list[str]) -> None:
-    """Empty MASK_OUT of an earlier run, then create one folder per class."""
-    if mask_out.exists():
-        for child in mask_out.iterdir():
-            if child.is_dir() and not child.is_symlink():
-                shutil.rmtree(child)
-            else:
-                child.unlink()
-    for class_name in classes:
-        (mask_out / class_name).mkdir(parents=True, exist_ok=True)
+    """Empty MASK_OUT of an earlier run, then create one folder per class.
+
+    Raises:
+        OutputWriteError: naming the path, when MASK_OUT cannot be written.
+    """
+    try:
+        if mask_out.exists():
+            for child in mask_out.iterdir():
+                if child.is_dir() and not child.is_symlink():
+                    shutil.rmtree(child)
+                else:
+                    child.unlink()
+        for class_name in classes:
+            (mask_out / class_name).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        path = Path(error.filename) if error.filename else mask_out
+        raise OutputWriteError(path, error) from None
 
 
 def relative_mask_out(dst: Path, mask_out: Path) -> str:

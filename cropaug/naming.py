@@ -1,6 +1,7 @@
 """Choose readable output names that never collide."""
 
 import hashlib
+import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
@@ -31,10 +32,14 @@ def plan_output_stems(sources: Iterable[str], n: int) -> dict[str, str]:
     (`a.jpg` and `a.png`, `A.jpg` and `a.jpg`, NFC and NFD spellings of one
     name) all get their extension appended, then a short hash of their full
     name if that is not enough, so no two sources can write the same file even
-    on a case-insensitive or normalising file system. Stems that would make
+    on a case-insensitive or normalising file system. A source whose crop
+    names could equal a folder that DST mirrors (`b.png` beside a folder
+    `b_c00.png/` holding images) gets the hash too. Stems that would make
     names longer than 255 bytes are shortened and given a hash too.
     """
+    sources = list(sources)
     suffix_bytes = len("_c") + index_width(n) + _LONGEST_EXTENSION_BYTES
+    stems_of_folders = _stems_named_by_folders(sources, index_width(n))
     stems = {}
     for source in sources:
         path = PurePosixPath(source)
@@ -64,7 +69,7 @@ def plan_output_stems(sources: Iterable[str], n: int) -> dict[str, str]:
             still_clashing.update(members)
     for source, (parent, stem) in planned.items():
         name = PurePosixPath(source).name
-        if source in still_clashing:
+        if source in still_clashing or _fold(parent, stem) in stems_of_folders:
             stem = f"{stem}_{_short_hash(name)}"
         stem = _fit_name_length(stem, name, suffix_bytes)
         result[source] = f"{parent}/{stem}"
@@ -75,9 +80,28 @@ def _groups_by_folding(planned: dict[str, tuple[str, str]]) -> list[list[str]]:
     """Group sources whose (folder, stem) pairs are equal after NFC and casefold."""
     groups = defaultdict(list)
     for source, (parent, stem) in planned.items():
-        key = unicodedata.normalize("NFC", f"{parent}/{stem}").casefold()
-        groups[key].append(source)
+        groups[_fold(parent, stem)].append(source)
     return list(groups.values())
+
+
+def _fold(parent: str, stem: str) -> str:
+    return unicodedata.normalize("NFC", f"{parent}/{stem}").casefold()
+
+
+def _stems_named_by_folders(sources: list[str], width: int) -> set[str]:
+    """Return the folded stems whose crop names equal a folder that contains sources.
+
+    A folder named `b_c00.png` takes the stem `b` whatever its extension,
+    because the crop's format is known only once the source is decoded.
+    """
+    crop_pattern = re.compile(rf"(.*)_c[0-9]{{{width}}}", re.DOTALL)
+    stems = set()
+    folders = {parent for source in sources for parent in PurePosixPath(source).parents}
+    for folder in folders:
+        match = crop_pattern.fullmatch(folder.stem)
+        if match and folder.suffix:
+            stems.add(_fold(str(folder.parent), match.group(1)))
+    return stems
 
 
 def _short_hash(text: str) -> str:

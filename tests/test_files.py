@@ -34,14 +34,16 @@ def test_write_atomic_error_names_path(tmp_path):
 
 @pytest.mark.timeout(60)
 def test_write_error_in_worker_stops_run(tmp_path):
-    # The crop cats/x_c00.jpg of cats/x.jpg and the folder of the source
-    # cats/x_c00.jpg/a.jpg need the same path, so one of the workers cannot
+    # The folder of cats/<deep>/x.jpg fits in Linux's PATH_MAX of 4096 bytes
+    # under SRC but not under the longer DST, so one of the workers cannot
     # write. The error must reach the caller instead of hanging the pool.
     rocket = SAMPLE_DATA / "scenes" / "rocket.jpg"
-    files = {"cats/x.jpg": rocket, "cats/x_c00.jpg/a.jpg": rocket}
+    deep = "/".join(["d" * 250] * 15)
+    files = {f"cats/{deep}/x.jpg": rocket}
     files.update({f"cats/y{index}.jpg": rocket for index in range(4)})
     src = build_tree(tmp_path / "src", files)
+    dst = tmp_path / ("e" * 250) / ("e" * 200)
     with pytest.raises(OutputWriteError) as raised:
-        cropaug.expand(src, tmp_path / "dst", size=16, n=2, seed=0, workers=2)
+        cropaug.expand(src, dst, size=16, n=2, seed=0, workers=2)
 
-    assert "x_c00.jpg" in str(raised.value)
+    assert str(raised.value) == f"cannot write {dst}/cats/{deep}: File name too long"
