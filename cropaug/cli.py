@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from cropaug import __version__
 
@@ -141,6 +142,22 @@ def cli():
     "--overwrite", is_flag=True, help="Replace an earlier cropaug run in DST."
 )
 @click.option(
+    "--resume",
+    is_flag=True,
+    help=(
+        "Continue the interrupted run in DST; the options must match it, and "
+        "its seed is reused when --seed is omitted."
+    ),
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help=(
+        "Write nothing; list the sources, skips and crops a run would write, "
+        "with an estimate of the size on disk."
+    ),
+)
+@click.option(
     "-v",
     "--verbose",
     count=True,
@@ -162,6 +179,8 @@ def expand(
     max_pixels,
     follow_symlinks,
     overwrite,
+    resume,
+    dry_run,
     verbose,
     quiet,
 ):
@@ -175,7 +194,14 @@ def expand(
     """
     from cropaug.errors import CropaugError, InvalidParameterError
     from cropaug.expand import expand as run_expand
+    from cropaug.files import OutputWriteError
+    from cropaug.interrupt import RunInterrupted
 
+    if resume and overwrite:
+        raise click.UsageError(
+            "--resume and --overwrite cannot be combined: --resume continues the "
+            "run in DST, --overwrite replaces it"
+        )
     _configure_logging(verbose, quiet)
     try:
         summary = run_expand(
@@ -193,12 +219,31 @@ def expand(
             max_pixels=max_pixels,
             overwrite=overwrite,
             follow_symlinks=follow_symlinks,
-            progress=not quiet,
+            progress=not quiet and not dry_run,
+            resume=resume,
+            dry_run=dry_run,
         )
     except InvalidParameterError as error:
         raise click.UsageError(str(error)) from None
+    except OutputWriteError as error:
+        ctx = click.get_current_context()
+        raise click.ClickException(
+            f"{error}. The run stopped; once DST is writable again, continue "
+            f"it with: {resume_command(ctx)}"
+        ) from None
     except CropaugError as error:
         raise click.ClickException(str(error)) from None
+    except (RunInterrupted, KeyboardInterrupt) as interrupt:
+        _exit_interrupted(interrupt, dry_run)
+
+    if summary.dry_run is not None:
+        for line in summary.dry_run.render():
+            click.echo(line)
+        return
+    if summary.already_finished:
+        click.echo(f"{dst} already contains this finished run; nothing to do")
+    elif summary.resumed_sources:
+        click.echo(f"resumed: {summary.resumed_sources} sources were already done")
 
     for failure in summary.failed:
         click.echo(f"failed: {failure['source']}: {failure['error']}", err=True)
@@ -209,6 +254,62 @@ def expand(
     )
     if summary.failed:
         sys.exit(1)
+
+
+def resume_command(ctx: click.Context) -> str:
+    """Return the command line that resumes this invocation, for the user to rerun.
+
+    Every option given on the command line is repeated except --overwrite. A
+    seed that was drawn is not added, because --resume reuses the seed
+    recorded in DST.
+    """
+    import shlex
+
+    words = ["cropaug", ctx.info_name or "expand"]
+    for param in ctx.command.params:
+        if param.name in ("overwrite", "resume"):
+            continue
+        source = ctx.get_parameter_source(param.name)
+        if source not in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT):
+            continue
+        value = ctx.params[param.name]
+        if isinstance(param, click.Argument):
+            words.append(str(value))
+        elif param.count:
+            words += [param.opts[0]] * value
+        elif param.is_flag:
+            if value:
+                words.append(param.opts[0])
+        else:
+            values = value if param.multiple else [value]
+            for item in values:
+                words += [param.opts[0], _option_text(param, item)]
+    words.append("--resume")
+    return shlex.join(words)
+
+
+def _option_text(param: click.Parameter, value) -> str:
+    if isinstance(param.type, CropSize):
+        width, height = value
+        return str(width) if width == height else f"{width}x{height}"
+    return str(value)
+
+
+def _exit_interrupted(interrupt: BaseException, dry_run: bool):
+    import signal
+
+    ctx = click.get_current_context()
+    signal_number = getattr(interrupt, "signal_number", signal.SIGINT)
+    name = signal.Signals(signal_number).name
+    if dry_run:
+        click.echo(f"Interrupted by {name}.", err=True)
+    else:
+        click.echo(
+            f"Interrupted by {name}. DST holds a partial run; continue it with:\n"
+            f"  {resume_command(ctx)}",
+            err=True,
+        )
+    sys.exit(128 + signal_number)
 
 
 def main() -> None:

@@ -3,21 +3,19 @@
 import logging
 import os
 import secrets
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image
 
-from cropaug.crop import CropJob, CropSettings
-from cropaug.discover import discover_sources
-from cropaug.errors import CropaugError, DestinationError, InvalidParameterError
+from cropaug.crop import CropSettings
+from cropaug.destination import check_destination, earlier_seed, run_header
+from cropaug.dryrun import DryRun, plan_dry_run
+from cropaug.errors import InvalidParameterError
 from cropaug.imaging import SUBSAMPLING, parse_color
-from cropaug.manifest import MANIFEST_NAME, write_manifest
-from cropaug.naming import plan_output_stems
-from cropaug.pool import run_jobs
-from cropaug.progress import PROGRESS_NAME, ProgressLog, read_progress
+from cropaug.manifest import MANIFEST_NAME
+from cropaug.run import execute_run
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +39,12 @@ class ExpandSummary:
     failed: list[dict] = field(default_factory=list)
     clamped: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # Sources whose crops an interrupted earlier run had written.
+    resumed_sources: int = 0
+    # True when `resume` found the run finished already and wrote nothing.
+    already_finished: bool = False
+    # What a dry run found; None for a real run.
+    dry_run: DryRun | None = None
 
     @property
     def manifest_path(self) -> Path:
@@ -64,6 +68,8 @@ def expand(
     overwrite: bool = False,
     follow_symlinks: bool = False,
     progress: bool = False,
+    resume: bool = False,
+    dry_run: bool = False,
 ) -> ExpandSummary:
     """Write `n` distinct random crops of every image under SRC into DST.
 
@@ -81,6 +87,11 @@ def expand(
         max_pixels: larger images fail before they are decoded; defaults to
             the size at which Pillow stops decoding.
         overwrite: replace the outputs of an earlier cropaug run in DST.
+        resume: continue the interrupted run in DST, which must have used the
+            same options; without `seed` its seed is reused. A finished run
+            is checked and left as it is, and an empty DST starts a new run.
+        dry_run: write nothing and return what a run would do, with an
+            estimate of its size on disk, in the summary's `dry_run`.
 
     Returns:
         The run's summary. Sources that failed are listed in it and in the
@@ -88,19 +99,32 @@ def expand(
 
     Raises:
         InvalidParameterError: for an argument out of range.
-        DestinationError: when DST is inside SRC, contains it, or is not empty.
-        OutputWriteError: when DST cannot be written; the run stops.
+        DestinationError: when DST is inside SRC, contains it, or is not
+            empty, or when `resume` finds a run with other options.
+        OutputWriteError: when DST cannot be written; the run stops and DST
+            stays resumable.
+        RunInterrupted: on SIGINT or SIGTERM; DST stays resumable.
     """
     started = time.perf_counter()
+    if resume and overwrite:
+        raise InvalidParameterError(
+            "resume and overwrite cannot be combined: resume continues the run "
+            "in DST, overwrite replaces it"
+        )
+    src_path, dst_path = Path(src), Path(dst)
     crop_width, crop_height = _crop_size(size)
-    settings_seed, seed_drawn = (
-        (seed, False) if seed is not None else (_draw_seed(), True)
-    )
+    seed_drawn = False
+    if seed is None and resume:
+        seed = earlier_seed(dst_path)
+        if seed is not None:
+            logger.info("resuming with seed %d of the earlier run", seed)
+    if seed is None:
+        seed, seed_drawn = _draw_seed(), True
     settings = CropSettings(
         crop_width=crop_width,
         crop_height=crop_height,
         n=n,
-        seed=settings_seed,
+        seed=seed,
         format=format,
         quality=quality,
         subsampling=subsampling,
@@ -110,36 +134,61 @@ def expand(
     )
     _validate(settings, workers)
     workers = workers or os.cpu_count() or 1
-    src_path, dst_path = Path(src), Path(dst)
-    _check_folders(src_path, dst_path, overwrite)
+    params = settings_to_params(settings)
+    state = check_destination(src_path, dst_path, resume, overwrite)
+
+    if dry_run:
+        resume_header = None
+        if resume and state == "interrupted":
+            resume_header = run_header(src_path, params, follow_symlinks)
+        plan = plan_dry_run(
+            src_path, dst_path, settings, follow_symlinks, resume_header
+        )
+        return ExpandSummary(
+            dst=dst_path,
+            seed=settings.seed,
+            seed_drawn=seed_drawn,
+            classes=plan.classes,
+            images=plan.images,
+            crops=plan.crops,
+            skipped=plan.skipped,
+            failed=plan.failed,
+            clamped=[item["source"] for item in plan.clamped],
+            seconds=time.perf_counter() - started,
+            dry_run=plan,
+        )
+
     if seed_drawn:
         logger.warning(
             "no --seed given; drew seed %d (pass --seed %d to repeat)",
             settings.seed,
             settings.seed,
         )
-
-    discovery = discover_sources(src_path, follow_symlinks=follow_symlinks)
-    for class_name in discovery.empty_classes:
-        logger.warning("class %s holds no images", class_name)
-    stems = plan_output_stems((source.path for source in discovery.sources), n)
-    jobs = [CropJob(s.path, s.class_name, stems[s.path]) for s in discovery.sources]
-
-    params = settings_to_params(settings)
-    _prepare_destination(dst_path, discovery.classes)
-    log = ProgressLog(dst_path, {"params": params})
-    try:
-        for result in run_jobs(jobs, src_path, dst_path, settings, workers, progress):
-            log.append(result)
-            _log_result(result, settings.n)
-    finally:
-        log.close()
-
-    summary = _finish(dst_path, params, discovery)
-    summary.seed = settings.seed
-    summary.seed_drawn = seed_drawn
-    summary.seconds = time.perf_counter() - started
-    return summary
+    outcome = execute_run(
+        src_path,
+        dst_path,
+        settings,
+        params,
+        state=state,
+        workers=workers,
+        resume=resume,
+        follow_symlinks=follow_symlinks,
+        progress=progress,
+    )
+    return ExpandSummary(
+        dst=dst_path,
+        seed=settings.seed,
+        seed_drawn=seed_drawn,
+        classes=outcome.classes,
+        images=outcome.images,
+        crops=outcome.crops,
+        skipped=outcome.skipped,
+        failed=outcome.failed,
+        clamped=outcome.clamped,
+        seconds=time.perf_counter() - started,
+        resumed_sources=outcome.resumed_sources,
+        already_finished=outcome.already_finished,
+    )
 
 
 def settings_to_params(settings: CropSettings) -> dict:
@@ -156,56 +205,6 @@ def settings_to_params(settings: CropSettings) -> dict:
         "background": "#{:02x}{:02x}{:02x}".format(*settings.background),
         "max_pixels": settings.max_pixels,
     }
-
-
-def _finish(dst: Path, params: dict, discovery) -> ExpandSummary:
-    """Build the manifest from the progress record, then remove the record."""
-    _, results = read_progress(dst)
-    results.sort(key=lambda result: result["source"])
-    images = [r["image"] for r in results if r["status"] == "cropped"]
-    skipped = [{"source": s.source, "reason": s.reason} for s in discovery.skipped]
-    skipped += [
-        {"source": r["source"], "reason": r["reason"]}
-        for r in results
-        if r["status"] == "skipped"
-    ]
-    skipped.sort(key=lambda item: item["source"])
-    failed = [
-        {"source": r["source"], "error": r["error"]}
-        for r in results
-        if r["status"] == "failed"
-    ]
-
-    totals = write_manifest(dst, params, discovery.classes, images, skipped, failed)
-    (dst / PROGRESS_NAME).unlink()
-
-    return ExpandSummary(
-        dst=dst,
-        seed=params["seed"],
-        seed_drawn=False,
-        classes=discovery.classes,
-        images=totals["images"],
-        crops=totals["crops"],
-        skipped=skipped,
-        failed=failed,
-        clamped=[image["source"] for image in images if "requested" in image],
-    )
-
-
-def _log_result(result: dict, n: int) -> None:
-    if result["status"] == "failed":
-        logger.warning("failed: %s: %s", result["source"], result["error"])
-    elif result["status"] == "skipped":
-        logger.info("skipped: %s: %s", result["source"], result["reason"])
-    elif "requested" in result["image"]:
-        image = result["image"]
-        logger.warning(
-            "%s has only %d crop positions; wrote %d of %d crops",
-            result["source"],
-            image["positions"],
-            len(image["crops"]),
-            n,
-        )
 
 
 def _crop_size(size: int | tuple[int, int]) -> tuple[int, int]:
@@ -263,49 +262,3 @@ def _validate(settings: CropSettings, workers: int | None) -> None:
 
 def _draw_seed() -> int:
     return secrets.randbelow(_DRAWN_SEED_BOUND)
-
-
-def _check_folders(src: Path, dst: Path, overwrite: bool) -> None:
-    if not src.is_dir():
-        raise CropaugError(
-            f"SRC {src} is not a folder; pass the root of a class-per-folder tree"
-        )
-    real_src, real_dst = src.resolve(), dst.resolve()
-    if real_dst == real_src or real_src in real_dst.parents:
-        raise DestinationError(
-            f"DST {dst} is inside SRC {src}; choose a folder outside SRC"
-        )
-    if real_dst in real_src.parents:
-        raise DestinationError(
-            f"DST {dst} contains SRC {src}; choose a folder outside SRC"
-        )
-    if dst.exists() and not dst.is_dir():
-        raise DestinationError(f"DST {dst} is a file; choose a folder")
-    if not dst.exists() or not any(dst.iterdir()):
-        return
-    if not overwrite:
-        raise DestinationError(
-            f"DST {dst} is not empty; pass --overwrite to replace an earlier run, "
-            "or choose an empty folder"
-        )
-    if not ((dst / MANIFEST_NAME).exists() or (dst / PROGRESS_NAME).exists()):
-        raise DestinationError(
-            f"DST {dst} is not empty and holds no cropaug manifest, so --overwrite "
-            "will not delete it; choose an empty folder"
-        )
-
-
-def _prepare_destination(dst: Path, classes: list[str]) -> None:
-    """Empty DST of an earlier run, then create one folder per class.
-
-    Every class gets a folder, even one without crops, so that dataset
-    loaders number the classes of DST as they number those of SRC.
-    """
-    if dst.exists():
-        for child in dst.iterdir():
-            if child.is_dir() and not child.is_symlink():
-                shutil.rmtree(child)
-            else:
-                child.unlink()
-    for class_name in classes:
-        (dst / class_name).mkdir(parents=True, exist_ok=True)

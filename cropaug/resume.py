@@ -1,0 +1,219 @@
+"""Decide what a resumed run keeps from the progress record of an earlier one.
+
+A source is kept when its last progress line is still valid. That means the
+source file has the recorded size and modification time, and its output names
+are the ones the current plan gives it. It also means every crop exists as a
+regular file of the recorded size. Atomic renames mean a crop under its
+final name was written whole, so existence and size catch what a user
+deleted or replaced. Failed sources are always cropped again, in case the
+cause was fixed.
+"""
+
+import logging
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from cropaug.crop import CropSettings
+from cropaug.errors import DestinationError
+from cropaug.imaging import EXTENSIONS
+from cropaug.naming import crop_name, index_width
+from cropaug.progress import RecordReader, scan_records
+
+logger = logging.getLogger(__name__)
+
+# Header keys that are not crop options, with the words a mismatch shows.
+_RUN_KEYS = {
+    "src": "SRC",
+    "follow_symlinks": "--follow-symlinks",
+    "cropaug_version": "cropaug version",
+    "library_versions": "library versions",
+}
+
+
+@dataclass
+class ResumePlan:
+    """The sources a resumed run keeps, and the stale crops it deletes first."""
+
+    # Sources whose last progress line is still valid, with the line's offset.
+    # Every other source is cropped again.
+    done: dict[str, int] = field(default_factory=dict)
+    # Crops, relative to DST, recorded for sources that are gone from SRC or
+    # whose record is no longer valid. They are deleted before the run goes on.
+    stale_outputs: list[str] = field(default_factory=list)
+    removed_sources: int = 0
+    records: int = 0
+
+
+def describe_mismatch(earlier: dict, current: dict) -> list[str]:
+    """Return one line per option whose value differs between two run headers."""
+    lines = []
+    earlier_params, current_params = earlier["params"], current["params"]
+    size_keys = ("width", "height")
+    if any(earlier_params.get(k) != current_params.get(k) for k in size_keys):
+        lines.append(
+            f"--size: {current_params['width']}x{current_params['height']} "
+            f"(earlier run: {earlier_params.get('width')}x"
+            f"{earlier_params.get('height')})"
+        )
+    for key in sorted(set(earlier_params) | set(current_params)):
+        if key in size_keys:
+            continue
+        if earlier_params.get(key) != current_params.get(key):
+            option = "--" + key.replace("_", "-")
+            lines.append(
+                f"{option}: {_show(current_params.get(key))} "
+                f"(earlier run: {_show(earlier_params.get(key))})"
+            )
+    for key, label in _RUN_KEYS.items():
+        if earlier.get(key) != current.get(key):
+            lines.append(
+                f"{label}: {_show(current.get(key))} "
+                f"(earlier run: {_show(earlier.get(key))})"
+            )
+    return lines
+
+
+def check_header(dst: Path, earlier: dict, current: dict) -> None:
+    """Raise DestinationError naming every option that differs from the earlier run."""
+    differences = describe_mismatch(earlier, current)
+    if differences:
+        raise DestinationError(
+            f"cannot resume: the run in DST {dst} used other options. "
+            + "; ".join(differences)
+            + ". Rerun with the earlier options, or use --overwrite instead of "
+            "--resume to start over"
+        )
+
+
+def plan_resume(
+    src: Path, dst: Path, stems: dict[str, str], settings: CropSettings
+) -> ResumePlan:
+    """Read the progress record and sort its sources into kept and redone ones.
+
+    Reads DST without changing it. `stems` maps every current source to its
+    planned output stem. Crops of kept sources are checked in `verify_outputs`
+    after the stale ones are deleted.
+    """
+    plan = ResumePlan()
+    latest: dict[str, int] = {}
+    removed_outputs: dict[str, list[str]] = {}
+    for offset, record in scan_records(dst):
+        plan.records += 1
+        source = record["source"]
+        if source in stems:
+            latest[source] = offset
+        else:
+            removed_outputs.setdefault(source, []).extend(_recorded_paths(record))
+    plan.removed_sources = len(removed_outputs)
+    for paths in removed_outputs.values():
+        plan.stale_outputs.extend(paths)
+
+    digits = index_width(settings.n)
+    with RecordReader(dst) as reader:
+        for source, offset in latest.items():
+            record = reader.read(offset)
+            if _record_holds(src, record, stems[source], digits):
+                plan.done[source] = offset
+            else:
+                plan.stale_outputs.extend(_recorded_paths(record))
+    return plan
+
+
+def verify_outputs(dst: Path, plan: ResumePlan) -> None:
+    """Move every kept source whose crops are missing or resized to the redo set."""
+    missing = []
+    with RecordReader(dst) as reader:
+        for source, offset in plan.done.items():
+            record = reader.read(offset)
+            paths = _recorded_paths(record)
+            sizes = record.get("sizes", [])
+            if len(sizes) != len(paths):
+                missing.append(source)
+                continue
+            for path, size in zip(paths, sizes, strict=True):
+                if not _is_file_of_size(dst / path, size):
+                    missing.append(source)
+                    break
+    for source in missing:
+        del plan.done[source]
+    if missing:
+        logger.info(
+            "%d sources have missing or changed crops and are cropped again",
+            len(missing),
+        )
+
+
+def delete_outputs(dst: Path, paths: list[str]) -> int:
+    """Delete crops a resumed run does not keep, then folders left empty.
+
+    Folders directly inside DST stay, because they are the classes. Returns
+    how many files were deleted.
+    """
+    deleted = 0
+    folders = set()
+    for path in paths:
+        target = dst / path
+        try:
+            target.unlink()
+            deleted += 1
+        except FileNotFoundError:
+            pass
+        folders.add(PurePosixPath(path).parent)
+    for folder in sorted(folders, key=lambda folder: -len(folder.parts)):
+        while len(folder.parts) > 1:
+            try:
+                (dst / folder).rmdir()
+            except OSError:
+                # Not empty, or already gone.
+                break
+            folder = folder.parent
+    return deleted
+
+
+def _record_holds(src: Path, record: dict, stem: str, digits: int) -> bool:
+    """Return whether a record is still valid, judged without looking at its crops."""
+    if record["status"] == "failed":
+        return False
+    try:
+        status = os.stat(src / record["source"])
+    except OSError:
+        return False
+    current = {"size": status.st_size, "mtime_ns": status.st_mtime_ns}
+    if record.get("source_stat") != current:
+        return False
+    if record["status"] != "cropped":
+        return True
+    extension = EXTENSIONS.get(record["image"].get("output_format"))
+    if extension is None:
+        return False
+    expected = [
+        crop_name(stem, index, digits, extension)
+        for index in range(len(record["image"]["crops"]))
+    ]
+    return _recorded_paths(record) == expected
+
+
+def _recorded_paths(record: dict) -> list[str]:
+    if record.get("status") != "cropped":
+        return []
+    return [crop["path"] for crop in record["image"]["crops"]]
+
+
+def _is_file_of_size(path: Path, size: int) -> bool:
+    try:
+        status = path.stat(follow_symlinks=False)
+    except OSError:
+        return False
+    return stat.S_ISREG(status.st_mode) and status.st_size == size
+
+
+def _show(value) -> str:
+    if value is None:
+        return "not set"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, dict):
+        return ", ".join(f"{key} {item}" for key, item in sorted(value.items()))
+    return str(value)
