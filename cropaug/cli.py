@@ -145,16 +145,16 @@ def cli():
     "--resume",
     is_flag=True,
     help=(
-        "Continue the interrupted run in DST; the options must match it, and "
-        "its seed is reused when --seed is omitted."
+        "Continue the interrupted run in DST, which must have used the same "
+        "options. Its seed is reused when --seed is omitted."
     ),
 )
 @click.option(
     "--dry-run",
     is_flag=True,
     help=(
-        "Write nothing; list the sources, skips and crops a run would write, "
-        "with an estimate of the size on disk."
+        "Write nothing, and list the sources, skips and crops a run would "
+        "write, with an estimate of the size on disk."
     ),
 )
 @click.option(
@@ -305,7 +305,7 @@ def _exit_interrupted(interrupt: BaseException, dry_run: bool):
         click.echo(f"Interrupted by {name}.", err=True)
     else:
         click.echo(
-            f"Interrupted by {name}. DST holds a partial run; continue it with:\n"
+            f"Interrupted by {name}. DST contains a partial run; continue it with:\n"
             f"  {resume_command(ctx)}",
             err=True,
         )

@@ -109,12 +109,19 @@ def remove_temp_files(root: Path) -> int:
     """Delete the temporary files an interrupted run left under `root`.
 
     Returns how many were deleted.
+
+    Raises:
+        OutputWriteError: naming the file that cannot be deleted.
     """
     removed = 0
     for folder, _, names in os.walk(root):
         for name in names:
             if is_temp_name(name):
-                _remove_quietly(Path(folder, name))
+                path = Path(folder, name)
+                try:
+                    _remove_quietly(path)
+                except OSError as error:
+                    raise OutputWriteError(path, error) from None
                 removed += 1
     return removed
 

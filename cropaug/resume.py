@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 
 from cropaug.crop import CropSettings
 from cropaug.errors import DestinationError
+from cropaug.files import OutputWriteError
 from cropaug.imaging import EXTENSIONS
 from cropaug.naming import crop_name, index_width
 from cropaug.progress import RecordReader, scan_records
@@ -160,6 +161,8 @@ def delete_outputs(dst: Path, paths: list[str]) -> int:
             deleted += 1
         except FileNotFoundError:
             pass
+        except OSError as error:
+            raise OutputWriteError(target, error) from None
         folders.add(PurePosixPath(path).parent)
     for folder in sorted(folders, key=lambda folder: -len(folder.parts)):
         while len(folder.parts) > 1:

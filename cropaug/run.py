@@ -104,10 +104,13 @@ def _start(dst: Path, header: dict, classes: list[str]) -> None:
     for child in dst.iterdir():
         if child.name == PROGRESS_NAME:
             continue
-        if child.is_dir() and not child.is_symlink():
-            shutil.rmtree(child)
-        else:
-            child.unlink()
+        try:
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+        except OSError as error:
+            raise OutputWriteError(Path(error.filename or child), error) from None
     for class_name in classes:
         _make_folder(dst / class_name)
 

@@ -97,12 +97,14 @@ def pause_env(point: str, marker: Path) -> dict:
     }
 
 
-def wait_until(condition, timeout: float = 60.0, what: str = "condition") -> None:
+def wait_until(
+    condition, timeout: float = 60.0, description: str = "condition"
+) -> None:
     """Poll `condition` every 10 ms until it is true, or fail after `timeout` s."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            raise AssertionError(f"timed out waiting for {description}")
         time.sleep(0.01)
 
 
@@ -136,7 +138,7 @@ def kill_group(process: subprocess.Popen) -> None:
     """SIGKILL the run and every process it started, then reap it."""
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
-    wait_until(lambda: not group_members(process.pid), what="workers to exit")
+    wait_until(lambda: not group_members(process.pid), description="workers to exit")
 
 
 def tree_snapshot(root: Path) -> dict[str, bytes | None]:

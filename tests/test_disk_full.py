@@ -53,7 +53,7 @@ def small_disk(tmp_path):
     subprocess.run(["umount", str(folder)], check=True)
 
 
-def test_full_disk_stops_run_with_one_message(photos, clean_run, small_disk):
+def test_full_disk_stops_run_cleanly(photos, clean_run, small_disk):
     dst = small_disk / "out"
 
     completed = run_expand(photos, dst, "--workers", "2")
@@ -78,7 +78,7 @@ def test_full_disk_stops_run_with_one_message(photos, clean_run, small_disk):
 def test_read_only_folder_stops_run(photos, clean_run, tmp_path):
     dst = tmp_path / "out"
     run = start_expand(photos, dst, "--workers", "1", log=tmp_path / "run.log")
-    wait_until(lambda: progress_line_count(dst) >= 5, what="5 progress lines")
+    wait_until(lambda: progress_line_count(dst) >= 5, description="5 progress lines")
     kill_group(run)
     dogs = dst / "dogs"
     mount("--bind", str(dogs), str(dogs))

@@ -118,11 +118,12 @@ def test_read_image_size_applies_exif_orientation():
     assert source_format == "JPEG"
 
 
-def test_dry_run_with_resume_counts_done_sources(tmp_path):
-    photos = build_photo_tree(tmp_path / "photos", count=60)
+def test_dry_run_resume_counts_done(tmp_path):
+    photos = build_photo_tree(tmp_path / "photos", count=150)
     dst = tmp_path / "out"
     run = start_expand(photos, dst, "--workers", "1", log=tmp_path / "run.log")
-    wait_until(lambda: progress_line_count(dst) >= 21, what="21 progress lines")
+    wait_until(lambda: progress_line_count(dst) >= 21, description="21 progress lines")
+    assert run.poll() is None
     kill_group(run)
     done = progress_line_count(dst) - 1
     before = tree_snapshot(dst)
@@ -134,7 +135,7 @@ def test_dry_run_with_resume_counts_done_sources(tmp_path):
 
     assert result.exit_code == 0
     assert (
-        f"resume: {done} of 60 sources to crop are already done and would be kept"
+        f"resume: {done} of 150 sources to crop are already done and would be kept"
         in result.output.splitlines()
     )
     assert tree_snapshot(dst) == before

@@ -42,7 +42,7 @@ def interrupt_mid_run(photos, dst, log, signal_number, whole_group, workers="2")
     terminal does; otherwise only the parent gets it, as from `kill PID`.
     """
     run = start_expand(photos, dst, "--workers", workers, log=log)
-    wait_until(lambda: progress_line_count(dst) >= 30, what="30 progress lines")
+    wait_until(lambda: progress_line_count(dst) >= 30, description="30 progress lines")
     assert run.poll() is None, log.read_text()
     if workers == "2":
         # The parent and both workers, so the check below has processes to miss.
@@ -61,7 +61,7 @@ def expected_message(photos, dst, signal_name, workers="2"):
         ["cropaug", "expand", str(photos), str(dst), *options, "-q", "--resume"]
     )
     return [
-        f"Interrupted by {signal_name}. DST holds a partial run; continue it with:",
+        f"Interrupted by {signal_name}. DST contains a partial run; continue it with:",
         f"  {command}",
     ]
 
@@ -128,7 +128,7 @@ def test_sigint_during_manifest_write(photos, clean_run, tmp_path):
         log=tmp_path / "run.log",
         env=pause_env("before-rename:manifest.json", marker),
     )
-    wait_until(lambda: marker.exists() or run.poll() is not None, what="pause")
+    wait_until(lambda: marker.exists() or run.poll() is not None, description="pause")
 
     run.send_signal(signal.SIGINT)
 

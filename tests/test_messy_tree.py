@@ -168,7 +168,7 @@ def test_followed_loops_are_skipped(followed_run):
     ]
 
 
-def test_resume_of_messy_tree_matches_clean_run(messy, default_run, tmp_path):
+def test_messy_tree_resume_matches_clean(messy, default_run, tmp_path):
     clean_dst, _ = default_run
     dst, marker = tmp_path / "out", tmp_path / "paused"
     run = start_expand(
@@ -179,7 +179,7 @@ def test_resume_of_messy_tree_matches_clean_run(messy, default_run, tmp_path):
         log=tmp_path / "run.log",
         env=pause_env("before-rename:manifest.json", marker),
     )
-    wait_until(lambda: marker.exists() or run.poll() is not None, what="pause")
+    wait_until(lambda: marker.exists() or run.poll() is not None, description="pause")
     kill_group(run)
 
     expand_messy(messy, dst, "--resume")
