@@ -67,8 +67,8 @@ class DryRun:
         lines.append(f"crops to write: {self.crops}")
         if self.resumed_sources is not None:
             lines.append(
-                f"resume: {self.resumed_sources} of {self.images} sources to crop "
-                "are already done and would be kept"
+                f"resume: {self.resumed_sources} of {self.sources} sources are "
+                "already done and would be kept"
             )
         if self.skipped:
             lines.append(f"skipped {len(self.skipped)}:")

@@ -135,7 +135,7 @@ def test_dry_run_resume_counts_done(tmp_path):
 
     assert result.exit_code == 0
     assert (
-        f"resume: {done} of 150 sources to crop are already done and would be kept"
+        f"resume: {done} of 150 sources are already done and would be kept"
         in result.output.splitlines()
     )
     assert tree_snapshot(dst) == before
