@@ -134,6 +134,24 @@ def group_members(group_id: int) -> list[int]:
     return members
 
 
+def command_line(pid: int) -> str:
+    """Return a process's command line from /proc, or "" once it has exited."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return ""
+    return raw.replace(b"\0", b" ").decode(errors="replace").strip()
+
+
+def is_resource_tracker(pid: int) -> bool:
+    """Return whether a process is multiprocessing's resource tracker.
+
+    The tracker is not a worker. It exits by itself shortly after the parent,
+    when it reads the end of its pipe.
+    """
+    return "multiprocessing.resource_tracker" in command_line(pid)
+
+
 def kill_group(process: subprocess.Popen) -> None:
     """SIGKILL the run and every process it started, then reap it."""
     os.killpg(process.pid, signal.SIGKILL)

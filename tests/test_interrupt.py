@@ -10,6 +10,7 @@ import pytest
 from expand_process import (
     build_photo_tree,
     group_members,
+    is_resource_tracker,
     pause_env,
     progress_line_count,
     start_expand,
@@ -38,8 +39,10 @@ def clean_run(photos, tmp_path_factory):
 def interrupt_mid_run(photos, dst, log, signal_number, whole_group, workers="2"):
     """Start a run, signal it after 30 sources, and return its exit status.
 
+    Also returns the processes of the run still alive when the parent has
+    exited, apart from the resource tracker, whose exit is waited for.
     `whole_group` sends the signal to the workers too, as Ctrl-C in a
-    terminal does; otherwise only the parent gets it, as from `kill PID`.
+    terminal does. Otherwise only the parent gets it, as from `kill PID`.
     """
     run = start_expand(photos, dst, "--workers", workers, log=log)
     wait_until(lambda: progress_line_count(dst) >= 30, description="30 progress lines")
@@ -52,7 +55,11 @@ def interrupt_mid_run(photos, dst, log, signal_number, whole_group, workers="2")
     else:
         os.kill(run.pid, signal_number)
     status = run.wait(timeout=60)
-    return status, group_members(run.pid)
+    leftover = [pid for pid in group_members(run.pid) if not is_resource_tracker(pid)]
+    wait_until(
+        lambda: not group_members(run.pid), timeout=10, description="tracker exit"
+    )
+    return status, leftover
 
 
 def expected_message(photos, dst, signal_name, workers="2"):
