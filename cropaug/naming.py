@@ -35,6 +35,21 @@ def plan_output_stems(sources: Iterable[str], n: int) -> dict[str, str]:
     names longer than 255 bytes are shortened and given a hash too.
     """
     suffix_bytes = len("_c") + index_width(n) + _LONGEST_EXTENSION_BYTES
+    # Only sources in folders whose names fold to the same text can clash, so
+    # each such group is planned on its own. That keeps the temporary tables
+    # as small as the largest folder rather than the whole tree.
+    by_folder = defaultdict(list)
+    for source in sources:
+        by_folder[_fold(source.rpartition("/")[0])].append(source)
+
+    result = {}
+    for members in by_folder.values():
+        result.update(_plan_folder(members, suffix_bytes))
+    return result
+
+
+def _plan_folder(sources: list[str], suffix_bytes: int) -> dict[str, str]:
+    """Plan the stems of sources whose folders fold to the same text."""
     stems = {}
     for source in sources:
         path = PurePosixPath(source)
@@ -75,9 +90,12 @@ def _groups_by_folding(planned: dict[str, tuple[str, str]]) -> list[list[str]]:
     """Group sources whose (folder, stem) pairs are equal after NFC and casefold."""
     groups = defaultdict(list)
     for source, (parent, stem) in planned.items():
-        key = unicodedata.normalize("NFC", f"{parent}/{stem}").casefold()
-        groups[key].append(source)
+        groups[_fold(f"{parent}/{stem}")].append(source)
     return list(groups.values())
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFC", text).casefold()
 
 
 def _short_hash(text: str) -> str:
