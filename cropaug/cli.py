@@ -343,6 +343,22 @@ def cli():
     ),
 )
 @click.option(
+    "--resume",
+    is_flag=True,
+    help=(
+        "Continue the interrupted run in DST, which must have used the same "
+        "options. Its seed is reused when --seed is omitted."
+    ),
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help=(
+        "Write nothing, and list the sources, skips and crops a run would "
+        "write, with an estimate of the size on disk."
+    ),
+)
+@click.option(
     "-v",
     "--verbose",
     count=True,
@@ -379,6 +395,8 @@ def expand(
     shard,
     executor,
     scheduler,
+    resume,
+    dry_run,
     verbose,
     quiet,
 ):
@@ -394,8 +412,15 @@ def expand(
     """
     from cropaug.errors import CropaugError, InvalidParameterError
     from cropaug.expand import expand as run_expand
+    from cropaug.files import OutputWriteError
+    from cropaug.interrupt import RunInterrupted
 
     _check_mode_options(mode, n, mask_root, mask_out)
+    if resume and overwrite:
+        raise click.UsageError(
+            "--resume and --overwrite cannot be combined: --resume continues the "
+            "run in DST, --overwrite replaces it"
+        )
     _configure_logging(verbose, quiet)
     scheduler = _scheduler_for(executor, scheduler)
     try:
@@ -414,7 +439,7 @@ def expand(
             max_pixels=max_pixels,
             overwrite=overwrite,
             follow_symlinks=follow_symlinks,
-            progress=not quiet,
+            progress=not quiet and not dry_run,
             mode=mode,
             scale=scale,
             ratio=ratio,
@@ -430,11 +455,35 @@ def expand(
             shard=shard,
             executor=executor,
             scheduler=scheduler,
+            resume=resume,
+            dry_run=dry_run,
         )
     except InvalidParameterError as error:
         raise click.UsageError(str(error)) from None
+    except OutputWriteError as error:
+        ctx = click.get_current_context()
+        if _is_url(src) or _is_url(dst):
+            raise click.ClickException(
+                f"{error}. The run stopped; once DST is writable again, start it "
+                "over with --overwrite"
+            ) from None
+        raise click.ClickException(
+            f"{error}. The run stopped; once DST is writable again, continue "
+            f"it with: {resume_command(ctx)}"
+        ) from None
     except CropaugError as error:
         raise click.ClickException(str(error)) from None
+    except (RunInterrupted, KeyboardInterrupt) as interrupt:
+        _exit_interrupted(interrupt, dry_run)
+
+    if summary.dry_run is not None:
+        for line in summary.dry_run.render():
+            click.echo(line)
+        return
+    if summary.already_finished:
+        click.echo(f"{dst} already contains this finished run; nothing to do")
+    elif summary.resumed_sources:
+        click.echo(f"resumed: {summary.resumed_sources} sources were already done")
 
     _report(summary)
 
@@ -887,6 +936,76 @@ def schema():
     from cropaug.schema import schema_text
 
     click.echo(schema_text(), nl=False)
+
+
+def resume_command(ctx: click.Context) -> str:
+    """Return the command line that resumes this invocation, for the user to rerun.
+
+    Every option given on the command line is repeated except --overwrite. A
+    seed that was drawn is not added, because --resume reuses the seed
+    recorded in DST.
+    """
+    import shlex
+
+    words = ["cropaug", ctx.info_name or "expand"]
+    for param in ctx.command.params:
+        if param.name in ("overwrite", "resume"):
+            continue
+        source = ctx.get_parameter_source(param.name)
+        if source not in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT):
+            continue
+        value = ctx.params[param.name]
+        if isinstance(param, click.Argument):
+            words.append(str(value))
+        elif param.count:
+            words += [param.opts[0]] * value
+        elif param.is_flag:
+            if value:
+                words.append(param.opts[0])
+        elif param.nargs > 1:
+            words += [param.opts[0], *(str(item) for item in value)]
+        else:
+            values = value if param.multiple else [value]
+            for item in values:
+                words += [param.opts[0], _option_text(param, item)]
+    words.append("--resume")
+    return shlex.join(words)
+
+
+def _is_url(location) -> bool:
+    """Return whether a SRC or DST argument is a URL other than file://."""
+    text = str(location)
+    return "://" in text and not text.startswith("file://")
+
+
+def _option_text(param: click.Parameter, value) -> str:
+    if isinstance(param.type, CropSize):
+        width, height = value
+        return str(width) if width == height else f"{width}x{height}"
+    return str(value)
+
+
+def _exit_interrupted(interrupt: BaseException, dry_run: bool):
+    import signal
+
+    ctx = click.get_current_context()
+    signal_number = getattr(interrupt, "signal_number", signal.SIGINT)
+    name = signal.Signals(signal_number).name
+    if dry_run:
+        click.echo(f"Interrupted by {name}.", err=True)
+    elif _is_url(ctx.params["src"]) or _is_url(ctx.params["dst"]):
+        click.echo(
+            f"Interrupted by {name}. DST contains a partial run; start it over "
+            "with --overwrite",
+            err=True,
+        )
+    else:
+        click.echo(
+            f"Interrupted by {name}. DST contains a partial run; continue it with:\n"
+            f"  {resume_command(ctx)}",
+            err=True,
+        )
+    sys.exit(128 + signal_number)
 
 
 def main() -> None:

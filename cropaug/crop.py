@@ -194,7 +194,7 @@ def load_source(
 
     opened = open_image(data, settings.max_pixels)
     plan = plan_size(
-        opened.size, _fitting_size(settings), settings.resize, settings.small
+        opened.size, fitting_size(settings), settings.resize, settings.small
     )
     if plan.small in ("skip", "error"):
         reason = describe_small(plan, _output_size(settings), settings.resize)
@@ -234,7 +234,7 @@ def write_crops(
     prepared = prepare_image(decoded, output_format, settings.background)
     if plan is None:
         plan = plan_size(
-            decoded.size, _fitting_size(settings), settings.resize, settings.small
+            decoded.size, fitting_size(settings), settings.resize, settings.small
         )
     prepared = fit_image(prepared, plan, decoded.draft_box, settings.background)
     if needs_resampling(boxes, size):
@@ -279,7 +279,7 @@ def _output_size(settings: CropSettings) -> tuple[int, int]:
     return settings.crop_width, settings.crop_height
 
 
-def _fitting_size(settings: CropSettings) -> tuple[int, int]:
+def fitting_size(settings: CropSettings) -> tuple[int, int]:
     """Return the size an image must reach to be cropped without a small policy.
 
     Fixed-size modes need room for the crop; resized mode cuts smaller boxes

@@ -9,14 +9,15 @@ mismatch, because other versions may encode other bytes.
 import logging
 import math
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from tqdm import tqdm
 
-from cropaug.crop import CropJob, CropSettings, crop_source
+from cropaug.crop import CropJob, CropSettings
 from cropaug.errors import CropaugError
+from cropaug.progress import crop_and_record
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ def import_distributed():
 
 
 def run_dask_jobs(
-    jobs: list[CropJob],
+    jobs: Sequence[CropJob],
     src: Path,
     dst: Path,
     settings: CropSettings,
@@ -74,6 +75,9 @@ def run_dask_jobs(
     if not jobs:
         # A shard may own no sources; starting a cluster for it wastes seconds.
         return
+    # Batches are slices, and the run passes a sequence that makes its jobs
+    # one at a time.
+    jobs = list(jobs)
     expected = install_versions()
     bar = tqdm(total=len(jobs), unit="image", disable=not progress, file=sys.stderr)
     try:
@@ -126,8 +130,8 @@ def split_batches(jobs: list[CropJob], size: int) -> list[list[CropJob]]:
 def crop_batch(
     jobs: list[CropJob], src: Path, dst: Path, settings: CropSettings
 ) -> dict:
-    """Crop a batch of sources on a worker and return the records with its versions."""
-    results = [crop_source(src, dst, job, settings) for job in jobs]
+    """Crop a batch on a worker; return its progress lines and the worker's versions."""
+    results = [crop_and_record(src, dst, job, settings) for job in jobs]
     return {
         "worker": _worker_address(),
         "versions": install_versions(),

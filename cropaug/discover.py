@@ -24,7 +24,7 @@ _SIGNATURES = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Source:
     """One image to crop: its POSIX path relative to SRC and its class."""
 
@@ -32,7 +32,7 @@ class Source:
     class_name: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Skipped:
     """A file that is not cropped by rule, with the reason."""
 
@@ -152,41 +152,58 @@ def _walk_class(
     ancestors: set[str],
     discovery: Discovery,
 ) -> None:
-    for entry in _sorted_entries(folder):
-        if is_hidden(entry.name):
-            continue
-        path = f"{relative}/{entry.name}"
-        if not _is_valid_name(entry.name):
-            discovery.skipped.append(Skipped(path, _INVALID_NAME))
-            continue
-        if entry.is_symlink():
-            if not follow_symlinks:
-                discovery.skipped.append(Skipped(path, "symbolic link"))
-                continue
-            if not os.path.exists(entry.path):
-                discovery.skipped.append(Skipped(path, "broken symbolic link"))
-                continue
-        if entry.is_dir(follow_symlinks=follow_symlinks):
-            real = os.path.realpath(entry.path)
-            if real in ancestors:
-                discovery.skipped.append(Skipped(path, "symbolic link loop"))
-                continue
-            _walk_class(
-                Path(entry.path),
-                path,
-                class_name,
-                follow_symlinks,
-                ancestors | {real},
-                discovery,
+    # Entries are visited in directory order, not sorted, so a folder of a
+    # million files is never held as a list. discover_sources sorts the
+    # results once at the end.
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            _visit_entry(
+                entry, relative, class_name, follow_symlinks, ancestors, discovery
             )
-        elif entry.is_file(follow_symlinks=follow_symlinks):
-            reason = _reason_not_image(Path(entry.path))
-            if reason is None:
-                discovery.sources.append(Source(path, class_name))
-            else:
-                discovery.skipped.append(Skipped(path, reason))
+
+
+def _visit_entry(
+    entry: os.DirEntry,
+    relative: str,
+    class_name: str,
+    follow_symlinks: bool,
+    ancestors: set[str],
+    discovery: Discovery,
+) -> None:
+    if is_hidden(entry.name):
+        return
+    path = f"{relative}/{entry.name}"
+    if not _is_valid_name(entry.name):
+        discovery.skipped.append(Skipped(path, _INVALID_NAME))
+        return
+    if entry.is_symlink():
+        if not follow_symlinks:
+            discovery.skipped.append(Skipped(path, "symbolic link"))
+            return
+        if not os.path.exists(entry.path):
+            discovery.skipped.append(Skipped(path, "broken symbolic link"))
+            return
+    if entry.is_dir(follow_symlinks=follow_symlinks):
+        real = os.path.realpath(entry.path)
+        if real in ancestors:
+            discovery.skipped.append(Skipped(path, "symbolic link loop"))
+            return
+        _walk_class(
+            Path(entry.path),
+            path,
+            class_name,
+            follow_symlinks,
+            ancestors | {real},
+            discovery,
+        )
+    elif entry.is_file(follow_symlinks=follow_symlinks):
+        reason = _reason_not_image(Path(entry.path))
+        if reason is None:
+            discovery.sources.append(Source(path, class_name))
         else:
-            discovery.skipped.append(Skipped(path, "not a regular file"))
+            discovery.skipped.append(Skipped(path, reason))
+    else:
+        discovery.skipped.append(Skipped(path, "not a regular file"))
 
 
 def _sorted_entries(folder: Path) -> list[os.DirEntry]:

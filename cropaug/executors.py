@@ -1,6 +1,6 @@
 """Choose where crop jobs run: a local process pool or a Dask cluster."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from cropaug import pool
@@ -22,7 +22,7 @@ def check_executor(executor: str) -> None:
 
 
 def run_jobs(
-    jobs: list[CropJob],
+    jobs: Sequence[CropJob],
     src: Path,
     dst: Path,
     settings: CropSettings,
@@ -34,9 +34,11 @@ def run_jobs(
 ) -> Iterator[dict]:
     """Crop every job on the chosen executor and yield each result record when ready.
 
-    Every executor yields the records of `crop_source` in completion order and
-    shows one progress bar over images, so the caller records and logs the
-    results the same way whichever runs them.
+    Every executor yields the progress lines of `crop_and_record` in
+    completion order and shows one progress bar over images, so the caller
+    records and logs the results the same way whichever runs them. Closing
+    the iterator stops the work: the process pool terminates its workers and
+    the Dask executor cancels the batches still queued.
     """
     if executor == "dask":
         from cropaug.dask_executor import run_dask_jobs

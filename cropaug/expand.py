@@ -15,35 +15,19 @@ from cropaug.arguments import (
     require_number,
     require_text,
 )
-from cropaug.crop import CropJob, CropSettings
-from cropaug.discover import discover_sources
-from cropaug.errors import CropaugError, DestinationError, InvalidParameterError
-from cropaug.executors import EXECUTORS, check_executor, run_jobs
-from cropaug.files import OutputWriteError
+from cropaug.crop import CropSettings
+from cropaug.destination import check_destination, earlier_seed, run_header
+from cropaug.dryrun import plan_dry_run
+from cropaug.errors import InvalidParameterError
+from cropaug.executors import EXECUTORS, check_executor
 from cropaug.imaging import SUBSAMPLING, parse_color
-from cropaug.manifest import MANIFEST_NAME
-from cropaug.masks import (
-    check_mask_folders,
-    prepare_mask_folder,
-    relative_mask_out,
-    resolve_mask_out,
-)
-from cropaug.modes import describe_shortfall, resolve_count, validate_mode_settings
-from cropaug.naming import plan_output_stems
-from cropaug.parts import PARTS_FOLDER
-from cropaug.progress import PROGRESS_NAME, ProgressLog, read_progress
-from cropaug.remote import location, progress_folder, remove_tree
-from cropaug.shards import (
-    Shard,
-    check_shard_destination,
-    finish_shard,
-    prepare_shard_destination,
-    shard_header,
-    summarise_part,
-    validate_shard,
-)
+from cropaug.masks import check_mask_folders, relative_mask_out, resolve_mask_out
+from cropaug.modes import resolve_count, validate_mode_settings
+from cropaug.remote import is_remote, location
+from cropaug.run import execute_run
+from cropaug.shards import Shard, validate_shard
 from cropaug.sizing import SMALL_POLICIES
-from cropaug.summary import ExpandSummary, write_run_manifest
+from cropaug.summary import ExpandSummary
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +69,8 @@ def expand(
     shard: Shard | str | tuple[int, int] | None = None,
     executor: str | None = None,
     scheduler: str | None = None,
+    resume: bool = False,
+    dry_run: bool = False,
 ) -> ExpandSummary:
     """Write `n` distinct random crops of every image under SRC into DST.
 
@@ -105,6 +91,14 @@ def expand(
         max_pixels: larger images fail before they are decoded; defaults to
             the size at which Pillow stops decoding.
         overwrite: replace the outputs of an earlier cropaug run in DST.
+        resume: continue the interrupted run in DST, which must have used the
+            same options; without `seed` its seed is reused. A finished run
+            is checked and left as it is, and an empty DST starts a new run.
+            With `shard`, continues that shard's stopped run. SRC and DST
+            must be local folders.
+        dry_run: write nothing and return what a run would do, with an
+            estimate of its size on disk, in the summary's `dry_run`. SRC
+            and DST must be local folders.
         mode: "random", "resized", "center", "five", "ten" or "grid"; see
             cropaug.modes and docs/modes.md.
         scale, ratio: resized mode's ranges of area fraction and of aspect
@@ -144,8 +138,11 @@ def expand(
 
     Raises:
         InvalidParameterError: for an argument out of range.
-        DestinationError: when DST is inside SRC, contains it, or is not empty.
-        OutputWriteError: when DST cannot be written; the run stops.
+        DestinationError: when DST is inside SRC, contains it, or is not
+            empty, or when `resume` finds a run with other options.
+        OutputWriteError: when DST cannot be written; the run stops and DST
+            stays resumable.
+        RunInterrupted: on SIGINT or SIGTERM; DST stays resumable.
     """
     started = time.perf_counter()
     n = require_integer("n", n, optional=True)
@@ -158,15 +155,27 @@ def expand(
     hflip = require_number("hflip", hflip)
     lossless = require_flag("lossless", lossless)
     keep_exif = require_flag("keep_exif", keep_exif)
+    if resume and overwrite:
+        raise InvalidParameterError(
+            "resume and overwrite cannot be combined: resume continues the run "
+            "in DST, overwrite replaces it"
+        )
     crop_width, crop_height = _crop_size(size)
-    settings_seed, seed_drawn = (
-        (seed, False) if seed is not None else (_draw_seed(), True)
-    )
+    src_path, dst_path = location(src), location(dst)
+    _check_local(src_path, dst_path, resume, dry_run)
+    given_seed = seed
+    seed_drawn = False
+    if seed is None and resume:
+        seed = earlier_seed(dst_path)
+        if seed is not None:
+            logger.info("resuming with seed %d of the earlier run", seed)
+    if seed is None:
+        seed, seed_drawn = _draw_seed(), True
     settings = CropSettings(
         crop_width=crop_width,
         crop_height=crop_height,
         n=resolve_count(mode, n),
-        seed=settings_seed,
+        seed=seed,
         format=format,
         quality=quality,
         subsampling=subsampling,
@@ -188,88 +197,76 @@ def expand(
     )
     _validate(settings, workers)
     executor = _executor(executor, scheduler)
-    shard = validate_shard(shard, seed, overwrite)
+    shard = validate_shard(shard, given_seed, overwrite)
     workers = workers or os.cpu_count() or 1
-    src_path, dst_path = location(src), location(dst)
-    _check_folders(src_path, dst_path, overwrite, sharded=shard is not None)
+    params = settings_to_params(settings, dst_path)
+    state = check_destination(
+        src_path, dst_path, resume, overwrite, sharded=shard is not None
+    )
     if settings.mask_root is not None and settings.mask_out is not None:
+        # A resumed run keeps the mask crops of the run it continues.
+        replaces_run = overwrite or (resume and state != "empty")
         check_mask_folders(
-            src_path, dst_path, settings.mask_root, settings.mask_out, overwrite
+            src_path, dst_path, settings.mask_root, settings.mask_out, replaces_run
         )
+
+    if dry_run:
+        resume_header = None
+        if resume and state == "interrupted" and shard is None:
+            resume_header = run_header(src_path, params, follow_symlinks)
+        plan = plan_dry_run(
+            src_path, dst_path, settings, follow_symlinks, resume_header, shard
+        )
+        return ExpandSummary(
+            dst=dst_path,
+            seed=settings.seed,
+            seed_drawn=seed_drawn,
+            classes=plan.classes,
+            images=plan.images,
+            crops=plan.crops,
+            skipped=plan.skipped,
+            failed=plan.failed,
+            clamped=[item["source"] for item in plan.clamped],
+            seconds=time.perf_counter() - started,
+            shard=shard,
+            dry_run=plan,
+        )
+
     if seed_drawn:
         logger.warning(
             "no --seed given; drew seed %d (pass --seed %d to repeat)",
             settings.seed,
             settings.seed,
         )
-
-    discovery = discover_sources(src_path, follow_symlinks=follow_symlinks)
-    if not discovery.classes:
-        logger.warning(
-            "SRC %s has no class folders; put the images in one folder per class",
-            src_path,
-        )
-    for class_name in discovery.empty_classes:
-        logger.warning("class %s holds no images", class_name)
-    for skipped in discovery.skipped:
-        logger.info("skipped: %s: %s", skipped.source, skipped.reason)
-    _check_class_names(discovery.classes, sharded=shard is not None)
-    stems = plan_output_stems((source.path for source in discovery.sources), settings.n)
-    jobs = [CropJob(s.path, s.class_name, stems[s.path]) for s in discovery.sources]
-
-    params = settings_to_params(settings, dst_path)
-    if shard is None:
-        _prepare_destination(dst_path, discovery.classes)
-        if settings.mask_out is not None:
-            prepare_mask_folder(settings.mask_out, discovery.classes)
-        log_folder = progress_folder(dst_path)
-        log_name, header = PROGRESS_NAME, {"params": params}
-    else:
-        header = shard_header(shard, params, discovery)
-        finished_part = check_shard_destination(dst_path, shard, header)
-        if finished_part is not None:
-            logger.warning(
-                "shard %s already finished (%s); delete that file to run it again",
-                shard,
-                finished_part,
-            )
-            return summarise_part(dst_path, shard, started)
-        jobs = [job for job in jobs if shard.owns(job.source)]
-        prepare_shard_destination(dst_path, discovery.classes)
-        if settings.mask_out is not None:
-            prepare_mask_folder(settings.mask_out, discovery.classes)
-        log_folder = progress_folder(dst_path / PARTS_FOLDER)
-        log_name = shard.progress_name
-        # NOTE: a shard run starts over when its progress record exists from
-        # a stopped run. Resuming reads that record like the unsharded one,
-        # since it has the same layout and its header also contains "params".
-
-    log = ProgressLog(log_folder, header, name=log_name)
-    try:
-        for result in run_jobs(
-            jobs,
-            src_path,
-            dst_path,
-            settings,
-            workers=workers,
-            progress=progress,
-            executor=executor,
-            scheduler=scheduler,
-        ):
-            log.append(result)
-            _log_result(result, settings)
-    finally:
-        log.close()
-
-    if shard is None:
-        summary = _finish(dst_path, params, discovery)
-    else:
-        summary = finish_shard(dst_path, shard, header, discovery)
-    summary.shard = shard
-    summary.seed = settings.seed
-    summary.seed_drawn = seed_drawn
-    summary.seconds = time.perf_counter() - started
-    return summary
+    outcome = execute_run(
+        src_path,
+        dst_path,
+        settings,
+        params,
+        state=state,
+        workers=workers,
+        resume=resume,
+        follow_symlinks=follow_symlinks,
+        progress=progress,
+        shard=shard,
+        executor=executor,
+        scheduler=scheduler,
+    )
+    return ExpandSummary(
+        dst=dst_path,
+        seed=settings.seed,
+        seed_drawn=seed_drawn,
+        classes=outcome.classes,
+        images=outcome.images,
+        crops=outcome.crops,
+        skipped=outcome.skipped,
+        failed=outcome.failed,
+        clamped=outcome.clamped,
+        seconds=time.perf_counter() - started,
+        shard=shard,
+        resumed_sources=outcome.resumed_sources,
+        already_finished=outcome.already_finished,
+    )
 
 
 def settings_to_params(settings: CropSettings, dst: Path | None = None) -> dict:
@@ -309,28 +306,6 @@ def settings_to_params(settings: CropSettings, dst: Path | None = None) -> dict:
         "resize": settings.resize,
         "keep_exif": settings.keep_exif,
     }
-
-
-def _finish(dst: Path, params: dict, discovery) -> ExpandSummary:
-    """Build the manifest from the progress record, then remove the record."""
-    _, results = read_progress(progress_folder(dst))
-    results.sort(key=lambda result: result["source"])
-    skipped_files = [
-        {"source": s.source, "reason": s.reason} for s in discovery.skipped
-    ]
-    summary = write_run_manifest(dst, params, discovery.classes, results, skipped_files)
-    (progress_folder(dst) / PROGRESS_NAME).unlink()
-    return summary
-
-
-def _log_result(result: dict, settings: CropSettings) -> None:
-    if result["status"] == "failed":
-        logger.warning("failed: %s: %s", result["source"], result["error"])
-    elif result["status"] == "skipped":
-        logger.info("skipped: %s: %s", result["source"], result["reason"])
-    elif "requested" in result["image"]:
-        shortfall = describe_shortfall(result["image"], settings)
-        logger.warning("%s %s", result["source"], shortfall)
 
 
 def _crop_size(size: int | tuple[int, int]) -> tuple[int, int]:
@@ -430,73 +405,20 @@ def _draw_seed() -> int:
     return secrets.randbelow(_DRAWN_SEED_BOUND)
 
 
-def _check_folders(src: Path, dst: Path, overwrite: bool, sharded: bool) -> None:
-    if not src.is_dir():
-        raise CropaugError(
-            f"SRC {src} is not a folder; pass the root of a class-per-folder tree"
-        )
-    real_src, real_dst = src.resolve(), dst.resolve()
-    if real_dst == real_src or real_src in real_dst.parents:
-        raise DestinationError(
-            f"DST {dst} is inside SRC {src}; choose a folder outside SRC"
-        )
-    if real_dst in real_src.parents:
-        raise DestinationError(
-            f"DST {dst} contains SRC {src}; choose a folder outside SRC"
-        )
-    if dst.exists() and not dst.is_dir():
-        raise DestinationError(f"DST {dst} is a file; choose a folder")
-    if not dst.exists() or not any(dst.iterdir()):
+def _check_local(src, dst, resume: bool, dry_run: bool) -> None:
+    """Reject resume and dry_run for a URL, which they do not support."""
+    if not (is_remote(src) or is_remote(dst)):
         return
-    if sharded:
-        # check_shard_destination decides once the classes of SRC are known.
-        return
-    if not overwrite:
-        raise DestinationError(
-            f"DST {dst} is not empty; pass --overwrite to replace an earlier run, "
-            "or choose an empty folder"
+    # NOTE: resume checks source and crop files with os.stat and deletes
+    # stale crops with unlink and rmdir. A dry run reads image headers with
+    # Pillow. None of these reach an fsspec URL yet.
+    if resume:
+        raise InvalidParameterError(
+            "resume needs a local SRC and DST, not a URL; start the run over "
+            "with overwrite instead"
         )
-    if not ((dst / MANIFEST_NAME).exists() or (dst / PROGRESS_NAME).exists()):
-        raise DestinationError(
-            f"DST {dst} is not empty and holds no cropaug manifest, so --overwrite "
-            "will not delete it; choose an empty folder"
+    if dry_run:
+        raise InvalidParameterError(
+            "dry_run needs a local SRC and DST, not a URL; run it on a local "
+            "copy of SRC"
         )
-
-
-def _check_class_names(classes: list[str], sharded: bool) -> None:
-    """Reject a class whose folder in DST would take the name of cropaug's own output.
-
-    Names are compared without case, as a case-insensitive file system does.
-    """
-    reserved = {MANIFEST_NAME: "the manifest that cropaug writes into DST"}
-    if sharded:
-        reserved[PARTS_FOLDER] = "the folder where shard runs write their parts"
-    for class_name in classes:
-        for name, meaning in reserved.items():
-            if class_name.casefold() == name.casefold():
-                raise DestinationError(
-                    f"class folder {class_name!r} in SRC has the name of {meaning}; "
-                    "rename that folder"
-                )
-
-
-def _prepare_destination(dst: Path, classes: list[str]) -> None:
-    """Empty DST of an earlier run, then create one folder per class.
-
-    Every class gets a folder, even one without crops, so that dataset
-    loaders number the classes of DST as they number those of SRC.
-    """
-    try:
-        if dst.exists():
-            for child in dst.iterdir():
-                if child.is_dir() and not child.is_symlink():
-                    remove_tree(child)
-                else:
-                    child.unlink()
-        # Created here too, because a SRC without classes creates no class folder.
-        dst.mkdir(parents=True, exist_ok=True)
-        for class_name in classes:
-            (dst / class_name).mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        path = Path(error.filename) if error.filename else dst
-        raise OutputWriteError(path, error) from None

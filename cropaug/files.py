@@ -9,6 +9,7 @@ from typing import IO
 
 from cropaug.errors import CropaugError
 from cropaug.remote import is_remote
+from cropaug.testhooks import pause_if_requested
 
 # Temporary files start with a dot, so dataset loaders and cropaug's own walk
 # ignore them, and end in ".tmp", so no image loader takes them for an image.
@@ -31,16 +32,22 @@ class OutputWriteError(CropaugError):
     """Writing into DST failed (disk full, no permission); the run must stop."""
 
     def __init__(self, path: Path, error: OSError):
-        reason = error.strerror or str(error)
-        super().__init__(f"cannot write {path}: {reason}")
+        self.reason = error.strerror or str(error)
+        super().__init__(f"cannot write {path}: {self.reason}")
         self.path = path
         self.errno = error.errno
-        self._error = error
 
     def __reduce__(self):
-        # Rebuilt from the constructor's arguments, so the error can travel
-        # from a pool or Dask worker back to the parent.
-        return type(self), (self.path, self._error)
+        # Pool and Dask workers send this error to the parent pickled. The
+        # default pickling calls __init__ with the message alone, which fails,
+        # and a pool whose result thread fails that way waits forever.
+        return _rebuild_output_write_error, (self.path, self.errno, self.reason)
+
+
+def _rebuild_output_write_error(
+    path: Path, errno: int | None, reason: str
+) -> OutputWriteError:
+    return OutputWriteError(path, OSError(errno, reason))
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -65,14 +72,19 @@ def write_atomic(path: Path, data: bytes) -> None:
         )
     except OSError as error:
         raise OutputWriteError(path, error) from None
+    completed = False
     try:
         with os.fdopen(descriptor, "wb") as file:
             os.fchmod(file.fileno(), _FILE_MODE)
             file.write(data)
         os.replace(temp_name, path)
+        completed = True
     except OSError as error:
-        _remove_quietly(Path(temp_name))
         raise OutputWriteError(path, error) from None
+    finally:
+        # Also runs for an interrupt, which is not an OSError.
+        if not completed:
+            _remove_quietly(Path(temp_name))
 
 
 @contextmanager
@@ -98,6 +110,7 @@ def open_atomic(path: Path) -> Iterator[IO[str]]:
         with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as file:
             os.fchmod(file.fileno(), _FILE_MODE)
             yield file
+        pause_if_requested(f"before-rename:{path.name}")
         if remote:
             path.upload(Path(temp_name))
         else:
@@ -115,16 +128,28 @@ def remove_temp_files(root: Path) -> int:
 
     Returns how many were deleted. Writes to a URL leave no temporary file
     there, so a URL has none to delete.
+
+    Raises:
+        OutputWriteError: naming the file that cannot be deleted.
     """
     if is_remote(root):
         return 0
     removed = 0
     for folder, _, names in os.walk(root):
         for name in names:
-            if name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX):
-                _remove_quietly(Path(folder, name))
+            if is_temp_name(name):
+                path = Path(folder, name)
+                try:
+                    _remove_quietly(path)
+                except OSError as error:
+                    raise OutputWriteError(path, error) from None
                 removed += 1
     return removed
+
+
+def is_temp_name(name: str) -> bool:
+    """Return whether a file name is one of cropaug's temporary files."""
+    return name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX)
 
 
 def _remove_quietly(path: Path) -> None:

@@ -40,6 +40,23 @@ def plan_output_stems(sources: Iterable[str], n: int) -> dict[str, str]:
     sources = list(sources)
     suffix_bytes = len("_c") + index_width(n) + _LONGEST_EXTENSION_BYTES
     stems_of_folders = _stems_named_by_folders(sources, index_width(n))
+    # Only sources in folders whose names fold to the same text can clash, so
+    # each such group is planned on its own. That keeps the temporary tables
+    # as small as the largest folder rather than the whole tree.
+    by_folder = defaultdict(list)
+    for source in sources:
+        by_folder[_fold(source.rpartition("/")[0])].append(source)
+
+    result = {}
+    for members in by_folder.values():
+        result.update(_plan_folder(members, suffix_bytes, stems_of_folders))
+    return result
+
+
+def _plan_folder(
+    sources: list[str], suffix_bytes: int, stems_of_folders: set[str]
+) -> dict[str, str]:
+    """Plan the stems of sources whose folders fold to the same text."""
     stems = {}
     for source in sources:
         path = PurePosixPath(source)
@@ -69,7 +86,7 @@ def plan_output_stems(sources: Iterable[str], n: int) -> dict[str, str]:
             still_clashing.update(members)
     for source, (parent, stem) in planned.items():
         name = PurePosixPath(source).name
-        if source in still_clashing or _fold(parent, stem) in stems_of_folders:
+        if source in still_clashing or _fold(f"{parent}/{stem}") in stems_of_folders:
             stem = f"{stem}_{_short_hash(name)}"
         stem = _fit_name_length(stem, name, suffix_bytes)
         result[source] = f"{parent}/{stem}"
@@ -80,12 +97,12 @@ def _groups_by_folding(planned: dict[str, tuple[str, str]]) -> list[list[str]]:
     """Group sources whose (folder, stem) pairs are equal after NFC and casefold."""
     groups = defaultdict(list)
     for source, (parent, stem) in planned.items():
-        groups[_fold(parent, stem)].append(source)
+        groups[_fold(f"{parent}/{stem}")].append(source)
     return list(groups.values())
 
 
-def _fold(parent: str, stem: str) -> str:
-    return unicodedata.normalize("NFC", f"{parent}/{stem}").casefold()
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFC", text).casefold()
 
 
 def _stems_named_by_folders(sources: list[str], width: int) -> set[str]:
@@ -100,7 +117,7 @@ def _stems_named_by_folders(sources: list[str], width: int) -> set[str]:
     for folder in folders:
         match = crop_pattern.fullmatch(folder.stem)
         if match and folder.suffix:
-            stems.add(_fold(str(folder.parent), match.group(1)))
+            stems.add(_fold(f"{folder.parent}/{match.group(1)}"))
     return stems
 
 

@@ -2,14 +2,18 @@
 
 import logging
 import multiprocessing
+import os
 import signal
 import sys
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from tqdm import tqdm
 
-from cropaug.crop import CropJob, CropSettings, crop_source
+from cropaug.crop import CropJob, CropSettings
+from cropaug.progress import crop_and_record
 
 logger = logging.getLogger(__name__)
 
@@ -18,21 +22,24 @@ logger = logging.getLogger(__name__)
 START_METHOD = "spawn"
 
 _worker_task: tuple[Callable, tuple] | None = None
+_parent_pid: int | None = None
 
 
 def run_jobs(
-    jobs: list[CropJob],
+    jobs: Sequence[CropJob],
     src: Path,
     dst: Path,
     settings: CropSettings,
     workers: int,
     progress: bool,
 ) -> Iterator[dict]:
-    """Crop every job and yield each result record as soon as it is ready.
+    """Crop every job and yield its progress line as soon as it is ready.
 
     Results arrive in completion order, which varies from run to run; nothing
     a job writes depends on that order. With one worker the jobs run in this
-    process.
+    process. Closing the generator, or an exception such as RunInterrupted
+    while it waits, terminates the workers, including one in mid-encode, and
+    waits for them to exit.
     """
     yield from run_tasks(_crop_job, (src, dst, settings), jobs, workers, progress)
 
@@ -40,7 +47,7 @@ def run_jobs(
 def run_tasks(
     function: Callable,
     shared: tuple,
-    items: list,
+    items: Sequence,
     workers: int,
     progress: bool,
     description: str | None = None,
@@ -50,7 +57,8 @@ def run_tasks(
     `function` must be a module-level function so that spawned workers can
     import it; `shared` is sent to each worker once. Results arrive in
     completion order. With one worker, or one item, the calls run in this
-    process. `description` labels the progress bar.
+    process. `description` labels the progress bar. Closing the generator
+    terminates the workers and waits for them to exit.
     """
     bar = tqdm(
         total=len(items),
@@ -67,11 +75,14 @@ def run_tasks(
             return
 
         context = multiprocessing.get_context(START_METHOD)
-        pool = context.Pool(
-            processes=min(workers, len(items)),
-            initializer=_init_worker,
-            initargs=(function, shared),
-        )
+        with _sigint_ignored():
+            # Spawned workers inherit an ignored SIGINT from the moment they
+            # start, so a Ctrl-C while they import modules prints nothing.
+            pool = context.Pool(
+                processes=min(workers, len(items)),
+                initializer=_init_worker,
+                initargs=(function, shared, os.getpid()),
+            )
         try:
             for result in pool.imap_unordered(
                 _run_task, items, chunksize=_chunk_size(len(items), workers)
@@ -92,19 +103,42 @@ def _chunk_size(job_count: int, workers: int) -> int:
     return max(1, min(16, job_count // (workers * 8)))
 
 
-def _init_worker(function: Callable, shared: tuple) -> None:
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore SIGINT in the main thread for the duration of the block.
+
+    A SIGINT that arrives meanwhile is lost. The block only starts processes,
+    which takes milliseconds.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _init_worker(function: Callable, shared: tuple, parent_pid: int) -> None:
     # The parent handles Ctrl-C and stops the pool; a worker that also saw the
-    # signal would print its own traceback.
+    # signal would print its own traceback. SIGTERM keeps its default action,
+    # so the parent's terminate() ends a worker at once, even in mid-encode.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    global _worker_task
+    global _worker_task, _parent_pid
     _worker_task = (function, shared)
+    _parent_pid = parent_pid
 
 
 def _run_task(item):
     assert _worker_task is not None, "worker used before _init_worker ran"
+    if os.getppid() != _parent_pid:
+        # The parent was killed. The jobs still queued in the pipe would keep
+        # this orphan writing into DST, possibly while a resumed run cleans it.
+        os._exit(1)
     function, shared = _worker_task
     return function(*shared, item)
 
 
 def _crop_job(src: Path, dst: Path, settings: CropSettings, job: CropJob) -> dict:
-    return crop_source(src, dst, job, settings)
+    return crop_and_record(src, dst, job, settings)

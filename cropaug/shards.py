@@ -32,11 +32,14 @@ from cropaug.parts import (
     read_progress_header,
     write_part,
 )
-from cropaug.progress import read_progress
+from cropaug.progress import latest_records
 from cropaug.remote import progress_folder
 from cropaug.summary import ExpandSummary, summarise
 
 _SHARD_PATTERN = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
+
+# Fields of a progress line that only a resumed run reads.
+_RESUME_KEYS = ("source_stat", "sizes")
 
 
 @dataclass(frozen=True)
@@ -271,11 +274,20 @@ def validate_shard(
 
 
 def finish_shard(dst: Path, shard: Shard, header: dict, discovery) -> ExpandSummary:
-    """Write the shard's part file from its progress record, then remove the record."""
+    """Write the shard's part file from its progress record, then remove the record.
+
+    A source redone by a resumed shard has several lines; the last counts.
+    The part keeps each line without the file sizes and times that only
+    `--resume` reads.
+    """
     parts = dst / PARTS_FOLDER
     log_folder = progress_folder(parts)
-    _, results = read_progress(log_folder, name=shard.progress_name)
-    results.sort(key=lambda result: result["source"])
+    owned = {source.path for source in discovery.sources if shard.owns(source.path)}
+    results = [
+        {key: value for key, value in record.items() if key not in _RESUME_KEYS}
+        for record in latest_records(log_folder, shard.progress_name)
+        if record["source"] in owned
+    ]
     skipped_files = [
         {"source": skipped.source, "reason": skipped.reason}
         for skipped in discovery.skipped

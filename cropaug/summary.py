@@ -8,6 +8,7 @@ from cropaug.manifest import MANIFEST_NAME, write_manifest
 from cropaug.parts import PARTS_FOLDER
 
 if TYPE_CHECKING:
+    from cropaug.dryrun import DryRun
     from cropaug.shards import Shard
 
 
@@ -27,6 +28,12 @@ class ExpandSummary:
     seconds: float = 0.0
     # Set for a shard run, which writes a part file instead of the manifest.
     shard: "Shard | None" = None
+    # Sources whose crops an interrupted earlier run had written.
+    resumed_sources: int = 0
+    # True when `resume` found the run finished already and wrote nothing.
+    already_finished: bool = False
+    # What a dry run found; None for a real run.
+    dry_run: "DryRun | None" = None
 
     @property
     def manifest_path(self) -> Path:

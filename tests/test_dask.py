@@ -18,7 +18,8 @@ import pytest
 from click.testing import CliRunner
 
 from cropaug.cli import cli
-from cropaug.dask_executor import batch_size, split_batches
+from cropaug.crop import CropJob, CropSettings
+from cropaug.dask_executor import batch_size, crop_batch, split_batches
 from cropaug.expand import expand
 
 distributed = pytest.importorskip("distributed", reason="needs the dask extra")
@@ -231,8 +232,13 @@ def test_worker_write_error_reaches_client(src, scheduler_address, tmp_path):
         ],
     )
     assert result.exit_code == 1
-    assert result.output.strip().splitlines()[-1] == (
-        f"Error: cannot write {dst / 'odd' / 'nested'}: File exists"
+    last_line = result.output.strip().splitlines()[-1]
+    assert last_line.startswith(
+        f"Error: cannot write {dst / 'odd' / 'nested'}: File exists. "
+    )
+    # The shard's run can be resumed like an unsharded one.
+    assert last_line.endswith(
+        f"--shard 0/1 --scheduler {scheduler_address} -q --resume"
     )
 
 
@@ -306,3 +312,30 @@ def test_missing_dask_extra_message(src, tmp_path):
         "with pip install 'cropaug[dask]'"
     )
     assert not dst.exists()
+
+
+def test_crop_batch_returns_progress_lines(src, tmp_path):
+    # A resumed run checks the source stat and crop sizes of each line, so
+    # Dask batches must return them like the process pool does.
+    settings = CropSettings(
+        crop_width=64,
+        crop_height=64,
+        n=2,
+        seed=0,
+        format="png",
+        quality=95,
+        subsampling=None,
+        lossless=False,
+        background=(255, 255, 255),
+        max_pixels=200_000_000,
+    )
+    (tmp_path / "odd").mkdir()
+    job = CropJob("odd/hopper_gray.jpg", "odd", "odd/hopper_gray")
+
+    batch = crop_batch([job], src, tmp_path, settings)
+    line = batch["results"][0]
+
+    stat = (src / "odd" / "hopper_gray.jpg").stat()
+    assert line["source_stat"] == {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    crop_sizes = [(tmp_path / c["path"]).stat().st_size for c in line["image"]["crops"]]
+    assert line["sizes"] == crop_sizes

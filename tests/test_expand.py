@@ -490,3 +490,30 @@ def test_expand_skipped_files_logged(tmp_path, caplog):
     assert (
         "skipped: cats/tiny.png: image is 4x4, smaller than the 40x30 crop"
     ) in caplog.messages
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (
+            "resume",
+            "resume needs a local SRC and DST, not a URL; start the run over "
+            "with overwrite instead",
+        ),
+        (
+            "dry_run",
+            "dry_run needs a local SRC and DST, not a URL; run it on a local "
+            "copy of SRC",
+        ),
+    ],
+)
+def test_expand_url_rejects_resume_and_dry_run(tmp_path, option, message):
+    src = tmp_path / "src"
+    (src / "cats").mkdir(parents=True)
+
+    with pytest.raises(InvalidParameterError) as raised:
+        cropaug.expand(
+            src, "memory://cropaug-url-test/dst", size=8, n=1, seed=0, **{option: True}
+        )
+
+    assert str(raised.value) == message

@@ -1,10 +1,86 @@
+"""Atomic writes, temporary files, and the write error that stops a run."""
+
+import errno
 import pickle
+from pathlib import Path
 
 import pytest
 from conftest import SAMPLE_DATA, build_tree
 
 import cropaug
-from cropaug.files import OutputWriteError, write_atomic
+from cropaug.files import (
+    OutputWriteError,
+    is_temp_name,
+    open_atomic,
+    remove_temp_files,
+    write_atomic,
+)
+
+
+def test_output_write_error_survives_pickling():
+    error = OutputWriteError(Path("/out/cats/a_c00.jpg"), OSError(errno.ENOSPC, "full"))
+
+    copy = pickle.loads(pickle.dumps(error))
+
+    assert str(copy) == "cannot write /out/cats/a_c00.jpg: full"
+    assert copy.path == Path("/out/cats/a_c00.jpg")
+    assert copy.errno == errno.ENOSPC
+
+
+def test_write_atomic_replaces_file(tmp_path):
+    target = tmp_path / "a.bin"
+    target.write_bytes(b"old")
+
+    write_atomic(target, b"new bytes")
+
+    assert target.read_bytes() == b"new bytes"
+    assert [path.name for path in tmp_path.iterdir()] == ["a.bin"]
+
+
+def test_write_atomic_names_missing_folder(tmp_path):
+    target = tmp_path / "missing" / "a.bin"
+
+    with pytest.raises(OutputWriteError) as raised:
+        write_atomic(target, b"data")
+
+    assert str(raised.value) == f"cannot write {target}: No such file or directory"
+
+
+def test_open_atomic_interrupted_leaves_no_file(tmp_path):
+    target = tmp_path / "manifest.json"
+
+    with pytest.raises(KeyboardInterrupt), open_atomic(target) as file:
+        file.write("{")
+        raise KeyboardInterrupt
+
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_remove_temp_files_keeps_other_files(tmp_path):
+    (tmp_path / "cats").mkdir()
+    (tmp_path / "cats" / ".cropaug-x1.tmp").write_bytes(b"")
+    (tmp_path / ".cropaug-x2.tmp").write_bytes(b"")
+    (tmp_path / "cats" / "a_c00.jpg").write_bytes(b"")
+    (tmp_path / ".cropaug-progress.jsonl").write_bytes(b"")
+
+    removed = remove_temp_files(tmp_path)
+
+    assert removed == 2
+    remaining = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    assert remaining == [".cropaug-progress.jsonl", "cats", "cats/a_c00.jpg"]
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        (".cropaug-abc123.tmp", True),
+        (".cropaug-progress.jsonl", False),
+        ("cropaug-abc.tmp", False),
+        ("a_c00.jpg", False),
+    ],
+)
+def test_is_temp_name(name, expected):
+    assert is_temp_name(name) is expected
 
 
 def test_output_write_error_pickles(tmp_path):
