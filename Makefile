@@ -24,5 +24,12 @@ test: install ## Run the test suite
 	$(BIN)/python -m pytest
 
 lint: install ## Check formatting and lint rules
-	$(BIN)/ruff format --check cropaug tests
-	$(BIN)/ruff check cropaug tests
+	$(BIN)/ruff format --check cropaug tests bench
+	$(BIN)/ruff check cropaug tests bench
+
+bench: $(VENV)/.bench-installed ## Time cropaug against the JPEG floor and its peers (about 10 min)
+	$(BIN)/python -m bench.run
+
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[test,dask,cloud,bench]'
+	touch $@

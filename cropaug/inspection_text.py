@@ -24,6 +24,9 @@ PARAM_DESCRIPTIONS = {
     "min_shift": "smallest distance between two crops' corners, pixels",
     "masks": "label masks cropped alongside",
     "mask_out": "folder of the mask crops, relative to DST",
+    "small": "images smaller than the crop: skip, pad, upscale or error",
+    "resize": "shorter side every image is resized to first, pixels; null = none",
+    "keep_exif": "EXIF copied into the crops, without the Orientation tag",
 }
 
 # Row label for skipped and failed files that lie outside every class folder.

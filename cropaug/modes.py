@@ -270,8 +270,9 @@ def describe_shortfall(image: dict, settings: "CropSettings") -> str:
             f"draws in a row repeated a box or came within {settings.min_shift} "
             f"pixels of one); {wrote}"
         )
+    crops = "crop" if written == 1 else "crops"
     return (
-        f"fits only {written} crops with corners at least {settings.min_shift} "
+        f"fits only {written} {crops} with corners at least {settings.min_shift} "
         f"pixels apart; {wrote}"
     )
 

@@ -144,4 +144,5 @@ def _outcome(summary: ExpandSummary, resumed: int) -> RunOutcome:
         failed=summary.failed,
         clamped=summary.clamped,
         resumed_sources=resumed,
+        already_finished=summary.already_finished,
     )

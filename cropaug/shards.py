@@ -306,5 +306,6 @@ def summarise_part(dst: Path, shard: Shard, started: float) -> ExpandSummary:
         dst, header["params"], header["classes"], part["results"], part["skipped_files"]
     )
     summary.shard = shard
+    summary.already_finished = True
     summary.seconds = time.perf_counter() - started
     return summary

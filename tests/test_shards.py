@@ -347,3 +347,15 @@ def rewrite_part(path: Path, change) -> None:
         ensure_ascii=False,
     )
     path.write_text(f'{{"part": {header},\n{rest[1:]}\n')
+
+
+def test_finished_shard_rerun_says_found(src, sharded_copy):
+    part = sharded_copy / PARTS_FOLDER / "part-0-of-3.json"
+    before = part.read_bytes()
+    args = ["expand", str(src), str(sharded_copy), *CLI_OPTIONS, "--shard", "0/3"]
+
+    result = CliRunner().invoke(cli, args)
+
+    assert result.exit_code == 0, result.output
+    assert f"found {part}; run `cropaug merge" in result.stderr
+    assert part.read_bytes() == before
