@@ -207,7 +207,12 @@ def expand(
         # A resumed run keeps the mask crops of the run it continues.
         replaces_run = overwrite or (resume and state != "empty")
         check_mask_folders(
-            src_path, dst_path, settings.mask_root, settings.mask_out, replaces_run
+            src_path,
+            dst_path,
+            settings.mask_root,
+            settings.mask_out,
+            replaces_run,
+            shared=shard is not None,
         )
 
     if dry_run:

@@ -183,9 +183,17 @@ def write_mask_crops(
 
 
 def check_mask_folders(
-    src: Path, dst: Path, mask_root: Path, mask_out: Path, overwrite: bool
+    src: Path,
+    dst: Path,
+    mask_root: Path,
+    mask_out: Path,
+    overwrite: bool,
+    shared: bool = False,
 ) -> None:
     """Check that MASK_ROOT and MASK_OUT can be used beside SRC and DST.
+
+    `shared` is set for shard runs, which write into one MASK_OUT together,
+    so a MASK_OUT with other shards' mask crops is accepted.
 
     Raises:
         DestinationError: when a folder lies inside another it must stay
@@ -215,7 +223,7 @@ def check_mask_folders(
             )
     if mask_out.exists() and not mask_out.is_dir():
         raise DestinationError(f"MASK_OUT {mask_out} is a file; choose a folder")
-    if not mask_out.exists() or not any(mask_out.iterdir()):
+    if shared or not mask_out.exists() or not any(mask_out.iterdir()):
         return
     if not overwrite:
         raise DestinationError(
@@ -229,14 +237,17 @@ def check_mask_folders(
         )
 
 
-def prepare_mask_folder(mask_out: Path, classes: list[str]) -> None:
-    """Empty MASK_OUT of an earlier run, then create one folder per class.
+def prepare_mask_folder(mask_out: Path, classes: list[str], clear: bool = True) -> None:
+    """Empty MASK_OUT of an earlier run unless `clear` is off, then make class folders.
+
+    Shard runs pass `clear=False`, because other shards write into the same
+    MASK_OUT.
 
     Raises:
         OutputWriteError: naming the path, when MASK_OUT cannot be written.
     """
     try:
-        if mask_out.exists():
+        if clear and mask_out.exists():
             for child in mask_out.iterdir():
                 if child.is_dir() and not child.is_symlink():
                     shutil.rmtree(child)

@@ -88,7 +88,7 @@ def run_shard(
             )
         start_progress(log_folder, header, name)
         if settings.mask_out is not None:
-            prepare_mask_folder(settings.mask_out, discovery.classes)
+            prepare_mask_folder(settings.mask_out, discovery.classes, clear=False)
 
     log = ProgressLog(log_folder, name)
     crop_jobs(

@@ -359,3 +359,22 @@ def test_finished_shard_rerun_says_found(src, sharded_copy):
     assert result.exit_code == 0, result.output
     assert f"found {part}; run `cropaug merge" in result.stderr
     assert part.read_bytes() == before
+
+
+def test_shards_with_masks_match_single_run(tmp_path):
+    from mode_runs import build_sources
+
+    source_root, label_root = build_sources(tmp_path / "data")
+    options = {**OPTIONS, "size": 16, "masks": label_root}
+    single = tmp_path / "single" / "out"
+    expand(source_root, single, **options)
+    sharded_dst = tmp_path / "sharded" / "out"
+
+    for index in (1, 0):
+        expand(source_root, sharded_dst, shard=f"{index}/2", **options)
+    merge(sharded_dst)
+
+    assert tree_bytes(sharded_dst) == tree_bytes(single)
+    assert tree_bytes(tmp_path / "sharded" / "out_masks") == tree_bytes(
+        tmp_path / "single" / "out_masks"
+    )
