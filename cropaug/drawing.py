@@ -111,13 +111,16 @@ def draw_preview(
     origin = (MARGIN, MARGIN + header)
     picture.paste(panel, origin)
     _outline_boxes(draw, boxes, origin, scale, label_font, labels=labels)
+    colors = _color_indexes(boxes)
 
     top = origin[1] + panel.height + MARGIN
     for index, crop in enumerate(strip_crops):
         row, column = divmod(index, strip_columns)
         left = MARGIN + column * (THUMBNAIL + 12)
         corner = (left, top + row * thumb_cell)
-        _thumbnail(picture, draw, crop, corner, index, labels[index], label_font)
+        _thumbnail(
+            picture, draw, crop, corner, colors[index], labels[index], label_font
+        )
     if len(crops) > len(strip_crops):
         note = f"first {len(strip_crops)} of {len(crops)} crops shown"
         draw.text(
@@ -212,20 +215,29 @@ def _outline_boxes(
 ):
     # Every outline is drawn before any label, so no line crosses a number.
     displayed = [display_box(box, origin, scale) for box in boxes]
+    colors = _color_indexes(boxes)
     for index, rectangle in enumerate(displayed):
-        draw.rectangle(rectangle, outline=box_color(index), width=width)
+        draw.rectangle(rectangle, outline=box_color(colors[index]), width=width)
     if label_font is None:
         return
     # Boxes drawn on one rectangle, such as mode ten's plain and mirrored
-    # pairs, share one tag that lists their numbers. It takes the colour of
-    # the last one, whose outline is drawn on top.
+    # pairs, share one colour and one tag that lists their numbers.
     tags: dict[tuple[int, int, int, int], list[int]] = {}
     for index, rectangle in enumerate(displayed):
         tags.setdefault(rectangle, []).append(index)
     for (left, top, _, _), indexes in tags.items():
         texts = [labels[index] if labels else str(index) for index in indexes]
-        color = box_color(indexes[-1])
+        color = box_color(colors[indexes[0]])
         _label(draw, (left, top), ", ".join(texts), color, label_font)
+
+
+def _color_indexes(boxes) -> list[int]:
+    """Return, for each box, the index of the first box on the same rectangle.
+
+    Boxes on one rectangle are drawn and framed in that first box's colour.
+    """
+    first_on: dict = {}
+    return [first_on.setdefault(tuple(box), index) for index, box in enumerate(boxes)]
 
 
 def _label(draw, corner, text, color, font) -> None:

@@ -490,3 +490,11 @@ def test_cli_preview_mode_usage_errors(rocket_run, tmp_path, arguments, message)
     assert result.exit_code == 2
     assert result.output.splitlines()[-1] == message
     assert not (tmp_path / "x.png").exists()
+
+
+def test_boxes_on_one_rectangle_share_colour():
+    from cropaug.drawing import _color_indexes
+
+    boxes = [(0, 0, 2, 2), (1, 1, 3, 3), (0, 0, 2, 2), (1, 1, 3, 3)]
+
+    assert _color_indexes(boxes) == [0, 1, 0, 1]
