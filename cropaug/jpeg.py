@@ -109,8 +109,10 @@ def fast_path_applies(
     """Return whether simplejpeg decodes this source and encodes its crops.
 
     simplejpeg must be installed, and the source must be an RGB or gray JPEG
-    (not MPO) whose crops are written as JPEG. The size plan must leave the
-    image unchanged, and its ICC profile must fit in 255 APP2 segments.
+    or MPO whose crops are written as JPEG. An MPO's first frame is a whole
+    JPEG, and libjpeg stops decoding at its end-of-image marker. The size
+    plan must leave the image unchanged, and its ICC profile must fit in 255
+    APP2 segments.
     Every option outside `_IMPLEMENTED_OPTIONS` must have its default, so
     --keep-exif is off.
     """
@@ -119,7 +121,7 @@ def fast_path_applies(
     if settings.mode not in _MODES or plan.changes_image:
         return False
     image = opened.image
-    if opened.format != "JPEG" or image.mode not in ("RGB", "L"):
+    if opened.format not in ("JPEG", "MPO") or image.mode not in ("RGB", "L"):
         return False
     if output_format_for(opened.format, settings.format, image.mode) != "JPEG":
         return False

@@ -104,6 +104,22 @@ def test_load_source_grayscale_stays_l():
     assert decoded.pixels.shape == (128, 128, 1)
 
 
+def test_load_source_mpo_first_frame(tmp_path):
+    with Image.open(SAMPLES / "scenes" / "rocket.jpg") as image:
+        first = image.convert("RGB")
+    second = first.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    source = tmp_path / "pair.mpo"
+    first.save(source, "MPO", save_all=True, append_images=[second], quality=90)
+
+    decoded, _, _ = load_source(source, settings())
+    with Image.open(source) as image:
+        expected = np.asarray(image.convert("RGB"))
+    assert decoded.format == "MPO"
+    assert decoded.frames == 2
+    assert decoded.pixels is not None
+    assert np.array_equal(decoded.pixels, expected)
+
+
 @pytest.mark.parametrize("name", ["pil_sample_cmyk.jpg", "tiny.png"])
 def test_load_source_leaves_to_pillow(name):
     decoded, _, _ = load_source(
