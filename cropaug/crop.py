@@ -16,6 +16,13 @@ from cropaug.encoding import EXTENSIONS, SUBSAMPLING, encode_crop, exif_for_crop
 from cropaug.errors import ImageError
 from cropaug.files import OutputWriteError, write_atomic
 from cropaug.imaging import DecodedImage, decode_opened, open_image
+from cropaug.jpeg import (
+    decode_jpeg,
+    encode_crop_jpeg,
+    encodes_boxes,
+    fast_path_applies,
+    upright_pixels,
+)
 from cropaug.masks import fit_mask, load_mask, write_mask_crops
 from cropaug.modes import FIXED_SIZE_MODES, plan_boxes
 from cropaug.naming import crop_name, index_width
@@ -179,7 +186,9 @@ def load_source(
     """Read a source file once; return its decode, its size plan and its SHA-256.
 
     The size plan is made from the header, so an image that is too small is
-    rejected before its pixels are decoded.
+    rejected before its pixels are decoded. A source that
+    `jpeg.fast_path_applies` accepts is decoded by simplejpeg into
+    `decoded.pixels`, every other one by Pillow.
 
     Raises:
         SmallImageError: when the image is smaller than the crop and
@@ -199,6 +208,10 @@ def load_source(
     if plan.small in ("skip", "error"):
         reason = describe_small(plan, _output_size(settings), settings.resize)
         raise SmallImageError(reason, plan.small)
+    if fast_path_applies(opened, plan, settings):
+        decoded = decode_jpeg(data, opened)
+        if decoded is not None:
+            return decoded, plan, sha256
     decoded = decode_opened(opened, plan.scaled_size)
     return decoded, plan, sha256
 
@@ -217,6 +230,9 @@ def write_crops(
     after `plan` (resize, small-image policy). Every crop is resized to the
     crop size with `settings.resample` when its box has another size, then
     mirrored when the box is flipped.
+
+    A source decoded by simplejpeg (`decoded.pixels`) has its crops encoded
+    by simplejpeg when every box has the crop size, else by Pillow.
 
     Returns the prepared image, whose mode and conversion the manifest records.
     When any crop fails to encode, the crops already written are removed.
@@ -252,17 +268,26 @@ def write_crops(
         except OSError as error:
             raise OutputWriteError(folder, error) from None
 
+    upright = None
+    if encodes_boxes(decoded, prepared, boxes, size):
+        upright = upright_pixels(decoded)
+
     written = []
     try:
         for path, box in zip(paths, boxes, strict=True):
-            region = crop_upright(prepared.image, prepared.orientation, box.bounds)
-            encoded = encode_crop(
-                finish_box(region, box, size, settings.resample),
-                prepared,
-                settings.quality,
-                subsampling,
-                settings.lossless,
-            )
+            if upright is not None:
+                encoded = encode_crop_jpeg(
+                    upright, box, prepared, settings.quality, subsampling
+                )
+            else:
+                region = crop_upright(prepared.image, prepared.orientation, box.bounds)
+                encoded = encode_crop(
+                    finish_box(region, box, size, settings.resample),
+                    prepared,
+                    settings.quality,
+                    subsampling,
+                    settings.lossless,
+                )
             target = dst / path
             write_atomic(target, encoded)
             written.append(target)

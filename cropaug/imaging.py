@@ -19,6 +19,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PIL import Image, JpegImagePlugin, UnidentifiedImageError
 
@@ -32,6 +33,9 @@ from cropaug.conversion import (
 from cropaug.encoding import EXTENSIONS, SUBSAMPLING, encode_crop
 from cropaug.errors import ImageError
 
+if TYPE_CHECKING:
+    import numpy as np
+
 # Conversion and encoding were part of this module, so their public names stay
 # importable from here.
 __all__ = [
@@ -43,6 +47,7 @@ __all__ = [
     "PreparedImage",
     "decode_image",
     "decode_opened",
+    "decoded_from_opened",
     "encode_crop",
     "open_image",
     "output_format_for",
@@ -114,6 +119,11 @@ class DecodedImage:
     draft_box: tuple[float, float, float, float] | None = None
     # The source's EXIF block (b"Exif\0\0" + TIFF data), or None.
     exif: bytes | None = None
+    # The first frame as decoded by simplejpeg (height x width x channels, in
+    # stored orientation) when the JPEG fast path took this source, else None.
+    # `image` is then the opened file, which Pillow decodes only if its
+    # pixels are read.
+    pixels: "np.ndarray | None" = None
 
     def __post_init__(self) -> None:
         # A decode built without `size` takes it from the image itself.
@@ -225,8 +235,22 @@ def decode_opened(
             # bytes makes this one source unreadable.
             raise ImageError(_describe_decode_error(format_name, error)) from None
 
+    return decoded_from_opened(opened, draft_scale, draft_box)
+
+
+def decoded_from_opened(
+    opened: OpenedImage,
+    draft_scale: int = 1,
+    draft_box: tuple[float, float, float, float] | None = None,
+) -> DecodedImage:
+    """Return the DecodedImage of an opened image, with the metadata from its header.
+
+    It does not decode the pixels itself: `decode_opened` has loaded them
+    before, and the JPEG fast path keeps them in a separate array.
+    """
+    image = opened.image
     subsampling = None
-    if format_name in _DRAFT_FORMATS:
+    if opened.format in _DRAFT_FORMATS:
         subsampling = JpegImagePlugin.get_sampling(image)
         if subsampling < 0:
             subsampling = None
@@ -238,7 +262,7 @@ def decode_opened(
 
     return DecodedImage(
         image=image,
-        format=format_name,
+        format=opened.format,
         mode=image.mode,
         frames=opened.frames,
         icc_profile=image.info.get("icc_profile") or None,

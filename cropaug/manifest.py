@@ -22,7 +22,15 @@ def library_versions() -> dict[str, str]:
     import numpy
     import PIL
 
-    return {"numpy": numpy.__version__, "pillow": PIL.__version__}
+    from cropaug.jpeg import simplejpeg_version
+
+    versions = {"numpy": numpy.__version__, "pillow": PIL.__version__}
+    # simplejpeg encodes the crops of JPEG sources written as JPEG whenever it
+    # is installed (see cropaug.jpeg).
+    simplejpeg = simplejpeg_version()
+    if simplejpeg is not None:
+        versions["simplejpeg"] = simplejpeg
+    return versions
 
 
 def write_manifest(

@@ -14,6 +14,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import PIL
 import pytest
+import simplejpeg
 from click.testing import CliRunner
 from manifest_schema import assert_manifest_valid
 from PIL import Image, ImageOps
@@ -85,6 +86,7 @@ def validate_manifest(manifest: dict) -> None:
     assert manifest["library_versions"] == {
         "numpy": np.__version__,
         "pillow": PIL.__version__,
+        "simplejpeg": simplejpeg.__version__,
     }
 
     params = manifest["params"]

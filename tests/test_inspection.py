@@ -145,7 +145,8 @@ def test_cli_inspect_text_lines(odd_run):
     assert lines[0] == f"Manifest  {odd_run / 'manifest.json'}"
     assert lines[1] == (
         "Written by cropaug 0.1.0 (manifest format 1) with "
-        f"numpy {versions['numpy']}, pillow {versions['pillow']}"
+        f"numpy {versions['numpy']}, pillow {versions['pillow']}, "
+        f"simplejpeg {versions['simplejpeg']}"
     )
     expected = [
         "  seed         2                           run seed; with the same "
