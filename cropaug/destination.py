@@ -77,7 +77,7 @@ def check_folders(
             )
         if overwrite:
             raise DestinationError(
-                f"DST {dst} is not empty and holds no cropaug manifest, so "
+                f"DST {dst} is not empty and contains no cropaug manifest, so "
                 "--overwrite will not delete it; choose an empty folder"
             )
     if resume or overwrite:

@@ -136,7 +136,7 @@ def discover_and_report(
             src,
         )
     for class_name in discovery.empty_classes:
-        logger.warning("class %s holds no images", class_name)
+        logger.warning("class %s contains no images", class_name)
     for skipped in discovery.skipped:
         logger.info("skipped: %s: %s", skipped.source, skipped.reason)
     return discovery

@@ -135,7 +135,7 @@ def test_cli_overwrite_without_manifest(invoke, tmp_path, small_src):
 
     assert result.exit_code == 1
     assert result.stderr == (
-        f"Error: DST {dst} is not empty and holds no cropaug manifest, so "
+        f"Error: DST {dst} is not empty and contains no cropaug manifest, so "
         "--overwrite will not delete it; choose an empty folder\n"
     )
     assert tree_bytes(dst) == {"notes.txt": b"mine"}

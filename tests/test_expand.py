@@ -188,7 +188,7 @@ def test_expand_empty_class_warned(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="cropaug"):
         cropaug.expand(src, tmp_path / "dst", seed=0, workers=1, **SMALL)
 
-    assert "class dogs holds no images" in caplog.messages
+    assert "class dogs contains no images" in caplog.messages
     assert (tmp_path / "dst" / "dogs").is_dir()
 
 
@@ -333,7 +333,7 @@ def test_expand_overwrite_without_manifest_rejected(tmp_path, small_tree):
         cropaug.expand(small_tree, dst, seed=0, overwrite=True, **SMALL)
 
     assert str(raised.value) == (
-        f"DST {dst} is not empty and holds no cropaug manifest, so --overwrite "
+        f"DST {dst} is not empty and contains no cropaug manifest, so --overwrite "
         "will not delete it; choose an empty folder"
     )
     assert tree_bytes(dst) == {"photos/holiday.jpg": ROCKET.read_bytes()}
