@@ -23,7 +23,7 @@ from pathlib import Path
 
 # Modules each contender imports before its clocks start.
 CONTENDER_IMPORTS = {
-    "cropaug": ["cropaug.expand"],
+    "cropaug": ["cropaug.expansion"],
     "pillow-per-crop": ["numpy", "PIL.Image"],
     "albumentations": ["albumentations", "cv2"],
     "augmentor": ["Augmentor"],
@@ -131,7 +131,7 @@ def list_images(src: Path) -> list[Path]:
 
 
 def _run_cropaug(args) -> tuple[float, int]:
-    from cropaug.expand import expand
+    from cropaug.expansion import expand
 
     started = time.perf_counter()
     summary = expand(

@@ -30,7 +30,7 @@ CASES = [
 MEASURE = """
 import resource, sys
 from pathlib import Path
-from cropaug.expand import expand
+from cropaug.expansion import expand
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 expand(Path(sys.argv[1]), Path(sys.argv[2]), size=224, n=10, seed=0, workers=1,
        **eval(sys.argv[3]))

@@ -303,7 +303,7 @@ def expand(
         cropaug expand photos/ crops/ --size 224 --n 10 --seed 0
     """
     from cropaug.errors import CropaugError, InvalidParameterError
-    from cropaug.expand import expand as run_expand
+    from cropaug.expansion import expand as run_expand
     from cropaug.files import OutputWriteError
     from cropaug.interrupt import RunInterrupted
 
@@ -394,7 +394,7 @@ def merge(dst, quiet):
         cropaug merge crops/
     """
     from cropaug.errors import CropaugError
-    from cropaug.merge import merge as run_merge
+    from cropaug.merging import merge as run_merge
 
     _configure_logging(0, quiet)
     try:

@@ -8,7 +8,7 @@ from pathlib import Path
 from cropaug.boxes import RESAMPLING
 from cropaug.crop import CropSettings
 from cropaug.errors import InvalidParameterError, ManifestError
-from cropaug.expand import FORMATS
+from cropaug.expansion import FORMATS
 from cropaug.imaging import SUBSAMPLING
 from cropaug.modes import MODES, validate_mode_settings
 

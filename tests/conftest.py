@@ -318,7 +318,7 @@ def _validate_written_manifests(request):
 @pytest.fixture(scope="session")
 def sample_run(tmp_path_factory) -> tuple[Path, Path]:
     """Expand sample_data/ once per session; return (SRC, DST). Copy before changing."""
-    from cropaug.expand import expand
+    from cropaug.expansion import expand
 
     dst = tmp_path_factory.mktemp("sample-run") / "dst"
     expand(SAMPLE_DATA, dst, size=224, n=4, seed=0, workers=1)
@@ -334,7 +334,7 @@ def small_run(tmp_path_factory) -> tuple[Path, Path]:
     """
     import shutil
 
-    from cropaug.expand import expand
+    from cropaug.expansion import expand
 
     root = tmp_path_factory.mktemp("small-run")
     src = root / "src"

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from cropaug.expand import expand
+from cropaug.expansion import expand
 
 CROP = (16, 12)
 SEED = 5

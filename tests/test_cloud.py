@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from cropaug.cli import cli
-from cropaug.expand import expand
-from cropaug.merge import merge
+from cropaug.expansion import expand
+from cropaug.merging import merge
 
 fsspec = pytest.importorskip("fsspec", reason="needs the cloud extra")
 pytest.importorskip("s3fs", reason="needs the cloud extra")

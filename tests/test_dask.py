@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from cropaug.cli import cli
 from cropaug.crop import CropJob, CropSettings
 from cropaug.dask_executor import batch_size, crop_batch, split_batches
-from cropaug.expand import expand
+from cropaug.expansion import expand
 
 distributed = pytest.importorskip("distributed", reason="needs the dask extra")
 dask = pytest.importorskip("dask", reason="needs the dask extra")

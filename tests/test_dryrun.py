@@ -18,7 +18,7 @@ from PIL import Image
 
 from cropaug.cli import cli
 from cropaug.dryrun import read_image_size
-from cropaug.expand import expand
+from cropaug.expansion import expand
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from mode_runs import build_sources, run_mode
 
 from cropaug.cli import cli
-from cropaug.expand import expand
+from cropaug.expansion import expand
 from cropaug.inspection import summarize_manifest
 from cropaug.manifest import library_versions
 

@@ -20,7 +20,7 @@ from expand_process import (
     wait_until,
 )
 
-from cropaug.expand import expand
+from cropaug.expansion import expand
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -14,7 +14,7 @@ from cropaug import jpeg
 from cropaug.boxes import Box
 from cropaug.crop import CropSettings, load_source, write_crops
 from cropaug.errors import ImageError
-from cropaug.expand import expand
+from cropaug.expansion import expand
 from cropaug.imaging import decode_image
 from cropaug.reproduce import reproduce
 

@@ -12,7 +12,7 @@ from PIL import Image
 from cropaug.boxes import box_from_record
 from cropaug.cli import cli
 from cropaug.errors import DestinationError
-from cropaug.expand import expand
+from cropaug.expansion import expand
 from cropaug.masks import default_mask_out
 
 ODD = Path(__file__).parent / "data" / "odd"

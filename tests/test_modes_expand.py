@@ -12,7 +12,7 @@ from PIL import Image
 from cropaug.boxes import RESAMPLING, box_from_record
 from cropaug.cli import cli
 from cropaug.crop import CropSettings, load_source, write_crops
-from cropaug.expand import expand
+from cropaug.expansion import expand
 
 CROP = (16, 12)
 MODE_OPTIONS = {

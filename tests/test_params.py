@@ -7,7 +7,7 @@ import pytest
 
 from cropaug.crop import CropSettings
 from cropaug.errors import InvalidParameterError, ManifestError
-from cropaug.expand import settings_to_params
+from cropaug.expansion import settings_to_params
 from cropaug.params import settings_from_params, with_mask_folders
 
 SETTINGS = CropSettings(

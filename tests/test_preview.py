@@ -20,7 +20,7 @@ from cropaug.drawing import (
     fit_scale,
 )
 from cropaug.errors import InvalidParameterError
-from cropaug.expand import expand
+from cropaug.expansion import expand
 from cropaug.preview import (
     preview_sample,
     preview_sample_sheet,

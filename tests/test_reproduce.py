@@ -63,7 +63,7 @@ def test_reproduce_byte_identical_tree(sample_run, tmp_path):
 
 
 def test_reproduce_keeps_empty_class_folder(tmp_path):
-    from cropaug.expand import expand
+    from cropaug.expansion import expand
 
     src = tmp_path / "src"
     (src / "empty").mkdir(parents=True)
@@ -650,7 +650,7 @@ def test_cli_reproduce_mask_out_without_masks(small_run, tmp_path):
 def test_reproduce_sized_rotated_run_byte_identical(tmp_path, options):
     from conftest import EXIF_ORIENTATION, ODD, build_tree
 
-    from cropaug.expand import expand
+    from cropaug.expansion import expand
 
     src = build_tree(
         tmp_path / "src",

@@ -24,7 +24,7 @@ from expand_process import (
 from PIL import Image
 
 from cropaug.cli import cli
-from cropaug.expand import expand
+from cropaug.expansion import expand
 
 pytestmark = pytest.mark.timeout(120)
 

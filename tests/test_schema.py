@@ -11,7 +11,7 @@ from manifest_schema import assert_manifest_valid
 from mode_runs import build_sources, run_mode
 
 from cropaug.cli import cli
-from cropaug.expand import expand
+from cropaug.expansion import expand
 from cropaug.schema import load_schema, schema_text
 
 ODD_DATA = Path(__file__).resolve().parent / "data" / "odd"

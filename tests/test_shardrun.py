@@ -14,7 +14,7 @@ from expand_process import (
 )
 
 from cropaug.cli import cli
-from cropaug.expand import expand
+from cropaug.expansion import expand
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -11,8 +11,8 @@ from PIL import Image
 
 from cropaug.cli import cli
 from cropaug.errors import DestinationError, InvalidParameterError
-from cropaug.expand import expand
-from cropaug.merge import MergeError, merge
+from cropaug.expansion import expand
+from cropaug.merging import MergeError, merge
 from cropaug.parts import PARTS_FOLDER
 from cropaug.shards import Shard, parse_shard, shard_of
 

@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw
 
 from cropaug.cli import cli
 from cropaug.errors import InvalidParameterError
-from cropaug.expand import expand
+from cropaug.expansion import expand
 from cropaug.verify import Problem, verify
 
 ODD_DATA = Path(__file__).resolve().parent / "data" / "odd"
