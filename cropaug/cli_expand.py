@@ -294,8 +294,8 @@ def expand(
 ):
     """Write N unique random crops of every image in SRC to DST.
 
-    SRC holds one folder per class; images are found recursively inside each
-    class and DST mirrors the tree. DST/manifest.json records every crop's
+    SRC contains one folder per class. Images are found recursively inside
+    each class, and DST mirrors the tree. DST/manifest.json records every crop's
     box. --mode picks other crop families (resized, center, five, ten, grid),
     and --masks cuts a label-mask tree alongside. SRC and DST may be URLs
     such as s3://bucket/train when the cloud extra is installed. Example:

@@ -42,7 +42,7 @@ class Skipped:
 
 @dataclass
 class Discovery:
-    """What a walk of SRC found, every list sorted by path."""
+    """Classes, sources and skipped files found in SRC, each list sorted by path."""
 
     classes: list[str]
     sources: list[Source] = field(default_factory=list)

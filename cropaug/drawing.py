@@ -314,6 +314,6 @@ def _text_color(color: tuple[int, int, int]) -> tuple[int, int, int]:
 
 def _font(size: int):
     # Since Pillow 10.1, load_default(size) returns the bundled Aileron Regular
-    # at that size when Pillow has FreeType (its docstring says so), so no
+    # at that size when Pillow has FreeType (as its docstring states), so no
     # system font is needed. Without FreeType it returns a small bitmap font.
     return ImageFont.load_default(size=size)

@@ -83,7 +83,7 @@ def expand(
         workers: processes to crop with; defaults to the CPU count, and 1
             crops in this process.
         format: "same" keeps each source's format where loaders read it and
-            it holds the image's mode; "jpeg", "png" or "webp" force one.
+            it stores the image's mode; "jpeg", "png" or "webp" force one.
         subsampling: JPEG chroma subsampling ("4:4:4", "4:2:2", "4:2:0");
             None keeps a JPEG source's own and uses 4:2:0 otherwise.
         background: colour that transparent pixels are composited over when

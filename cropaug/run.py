@@ -6,8 +6,8 @@ The order of the steps is what makes a run safe to kill at any instant:
    changes in DST, so DST contains either no run of this invocation or a
    resumable one.
 2. Only then is an earlier run removed (with --overwrite) and one folder per
-   class created. A progress file without source lines tells a resumed run
-   to do this step again.
+   class created. A resumed run that finds a progress file without source
+   lines does this step again.
 3. Each source's line is appended after its crops have their final names.
 4. The manifest is written to a temporary file, renamed into place, and only
    then is the progress file removed. A resumed run that finds both writes the

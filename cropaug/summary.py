@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class ExpandSummary:
-    """What one run did; `failed` lists each source that could not be cropped."""
+    """Summary of one run, whose `failed` lists each source that was not cropped."""
 
     dst: Path
     seed: int
