@@ -1,6 +1,8 @@
 """Crop one source image: decode it once, draw its corners, write every crop."""
 
 import hashlib
+import os
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +28,7 @@ from cropaug.jpeg import (
 from cropaug.masks import fit_mask, load_mask, write_mask_crops
 from cropaug.modes import FIXED_SIZE_MODES, plan_boxes
 from cropaug.naming import crop_name, index_width
+from cropaug.remote import is_remote
 from cropaug.sampling import image_rng
 from cropaug.sizing import (
     SizePlan,
@@ -90,7 +93,8 @@ def crop_source(src: Path, dst: Path, job: CropJob, settings: CropSettings) -> d
     """Crop one source and return its result record.
 
     The record's `status` is "cropped" (with the manifest entry under
-    `image`), "skipped" (with a `reason`) or "failed" (with an `error`).
+    `image` and the byte size of each crop under `sizes`), "skipped" (with
+    a `reason`) or "failed" (with an `error`).
     A failed source leaves no output file behind.
 
     Raises:
@@ -127,7 +131,7 @@ def crop_source(src: Path, dst: Path, job: CropJob, settings: CropSettings) -> d
     ]
 
     try:
-        prepared = write_crops(dst, decoded, settings, boxes.boxes, paths, plan)
+        prepared, sizes = write_crops(dst, decoded, settings, boxes.boxes, paths, plan)
     except ImageError as error:
         return _failed(job, str(error))
     mask_paths = None
@@ -177,7 +181,7 @@ def crop_source(src: Path, dst: Path, job: CropJob, settings: CropSettings) -> d
         for crop, mask_path in zip(crops, mask_paths, strict=True):
             crop["mask"] = mask_path
     image["crops"] = crops
-    return {"status": "cropped", "source": job.source, "image": image}
+    return {"status": "cropped", "source": job.source, "image": image, "sizes": sizes}
 
 
 def load_source(
@@ -223,7 +227,7 @@ def write_crops(
     boxes: list[Box] | list[tuple[int, int]],
     paths: list[str],
     plan: SizePlan | None = None,
-) -> PreparedImage:
+) -> tuple[PreparedImage, list[int]]:
     """Encode the crop of each box and write it atomically to its path under DST.
 
     Each box is a `Box`, or an (x, y) corner of a crop-size box, in the image
@@ -234,9 +238,10 @@ def write_crops(
     A source decoded by simplejpeg (`decoded.pixels`) has its crops encoded
     by simplejpeg when every box has the crop size, else by Pillow.
 
-    Returns the prepared image, whose mode and conversion the manifest records.
-    When any crop fails to encode, the crops already written are removed.
-    `plan` is the size plan from `load_source`, made again when omitted.
+    Returns the prepared image, whose mode and conversion the manifest
+    records, and the byte size of each crop written. When any crop fails
+    to encode, the crops already written are removed. `plan` is the size
+    plan from `load_source`, made again when omitted.
 
     Raises:
         ImageError: when the image cannot be converted or encoded.
@@ -261,20 +266,17 @@ def write_crops(
         )
     subsampling = _jpeg_subsampling(settings.subsampling, decoded.jpeg_subsampling)
 
-    folders = {(dst / path).parent for path in paths}
-    for folder in folders:
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise OutputWriteError(folder, error) from None
+    _make_folders(dst, paths)
+    targets = _output_paths(dst, paths)
 
     upright = None
     if encodes_boxes(decoded, prepared, boxes, size):
         upright = upright_pixels(decoded)
 
     written = []
+    sizes = []
     try:
-        for path, box in zip(paths, boxes, strict=True):
+        for target, box in zip(targets, boxes, strict=True):
             if upright is not None:
                 encoded = encode_crop_jpeg(
                     upright, box, prepared, settings.quality, subsampling
@@ -288,16 +290,37 @@ def write_crops(
                     subsampling,
                     settings.lossless,
                 )
-            target = dst / path
             write_atomic(target, encoded)
             written.append(target)
+            sizes.append(len(encoded))
     except OutputWriteError:
         _remove_all(written)
         raise
     except (OSError, ValueError) as error:
         _remove_all(written)
         raise ImageError(f"cannot encode {output_format}: {error}") from None
-    return prepared
+    return prepared, sizes
+
+
+def _output_paths(dst: Path, paths: list[str]) -> list:
+    """Join each relative path to DST.
+
+    For a local DST the result is a string, which costs less than a path
+    object on every crop.
+    """
+    if is_remote(dst):
+        return [dst / path for path in paths]
+    root = os.fspath(dst)
+    return [os.path.join(root, path) for path in paths]
+
+
+def _make_folders(dst: Path, paths: list[str]) -> None:
+    """Create the folders under DST that the relative output paths need."""
+    for folder in {dst / os.path.dirname(path) for path in paths}:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise OutputWriteError(folder, error) from None
 
 
 def _output_size(settings: CropSettings) -> tuple[int, int]:
@@ -350,6 +373,10 @@ def _failed(job: CropJob, error: str) -> dict:
     return {"status": "failed", "source": job.source, "error": error}
 
 
-def _remove_all(paths: list[Path]) -> None:
+def _remove_all(paths: list) -> None:
     for path in paths:
-        path.unlink(missing_ok=True)
+        if isinstance(path, str):
+            with suppress(FileNotFoundError):
+                os.remove(path)
+        else:
+            path.unlink(missing_ok=True)

@@ -283,9 +283,7 @@ def _estimate_size(
             if result["status"] != "cropped":
                 continue
             image = result["image"]
-            sizes = [
-                (sample_dst / crop["path"]).stat().st_size for crop in image["crops"]
-            ]
+            sizes = result["sizes"]
             crop_bytes.setdefault(image["output_format"], []).extend(
                 math.ceil(size / block) * block for size in sizes
             )

@@ -144,10 +144,10 @@ def latest_records(folder: Path, name: str = PROGRESS_NAME) -> list[dict]:
 def crop_and_record(src: Path, dst: Path, job: CropJob, settings: CropSettings) -> dict:
     """Crop one source and return its progress line.
 
-    The line is `crop_source`'s result plus what a resumed run checks: the
-    source's size and modification time, taken before it is read, and the
-    size of every crop written. Neither is added for a URL, which --resume
-    does not accept.
+    The line is `crop_source`'s result, which holds the size of every crop
+    written, plus the source's size and modification time, taken before it
+    is read, which a resumed run checks. They are not added for a URL, which
+    --resume does not accept.
 
     Raises:
         OutputWriteError: when DST cannot be written, which stops the run.
@@ -165,18 +165,7 @@ def crop_and_record(src: Path, dst: Path, job: CropJob, settings: CropSettings) 
             "size": source_stat.st_size,
             "mtime_ns": source_stat.st_mtime_ns,
         }
-    if result["status"] == "cropped" and not is_remote(dst):
-        result["sizes"] = [
-            _output_size(dst / crop["path"]) for crop in result["image"]["crops"]
-        ]
     return result
-
-
-def _output_size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError as error:
-        raise OutputWriteError(path, error) from None
 
 
 def _end_of_last_line(file) -> int:

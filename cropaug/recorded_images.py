@@ -73,4 +73,5 @@ def write_recorded_crops(
     # this check and the write below is not caught.
     for path in paths:
         resolve_inside(out, path)
-    return write_crops(out, decoded, settings, boxes, paths, plan)
+    prepared, _ = write_crops(out, decoded, settings, boxes, paths, plan)
+    return prepared

@@ -1,14 +1,19 @@
 """Atomic writes, temporary files, and the write error that stops a run."""
 
 import errno
+import os
 import pickle
+import stat
 from pathlib import Path
 
 import pytest
 from conftest import SAMPLE_DATA, build_tree
 
 import cropaug
+from cropaug import files
 from cropaug.files import (
+    TEMP_PREFIX,
+    TEMP_SUFFIX,
     OutputWriteError,
     is_temp_name,
     open_atomic,
@@ -123,3 +128,38 @@ def test_write_error_in_worker_stops_run(tmp_path):
         cropaug.expand(src, dst, size=16, n=2, seed=0, workers=2)
 
     assert str(raised.value) == f"cannot write {dst}/cats/{deep}: File name too long"
+
+
+def test_write_atomic_string_path(tmp_path):
+    write_atomic(str(tmp_path / "a.bin"), b"data")
+
+    assert (tmp_path / "a.bin").read_bytes() == b"data"
+    assert [path.name for path in tmp_path.iterdir()] == ["a.bin"]
+
+
+def test_write_atomic_permissions_follow_umask(tmp_path):
+    write_atomic(tmp_path / "a.bin", b"data")
+
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "a.bin").stat().st_mode) == 0o666 & ~mask
+
+
+def test_write_atomic_past_stale_temp_names(tmp_path):
+    # Temporary files that a killed process with this process's id left
+    # behind hold the next names write_atomic would pick.
+    following = next(files._temp_numbers) + 1
+    stale = [
+        tmp_path / f"{TEMP_PREFIX}{os.getpid()}-{number}{TEMP_SUFFIX}"
+        for number in range(following, following + 3)
+    ]
+    for path in stale:
+        path.write_bytes(b"stale")
+
+    write_atomic(tmp_path / "a.bin", b"data")
+
+    assert (tmp_path / "a.bin").read_bytes() == b"data"
+    assert all(path.read_bytes() == b"stale" for path in stale)
+    names = sorted(path.name for path in tmp_path.iterdir())
+    assert names == sorted(["a.bin", *(path.name for path in stale)])
+    assert stat.S_IMODE((tmp_path / "a.bin").stat().st_mode) == files._FILE_MODE

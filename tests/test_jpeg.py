@@ -181,9 +181,10 @@ def test_load_source_mismatched_icc_profile(tmp_path):
     source = tmp_path / "tagged.jpg"
     Image.new("RGB", (80, 60), "olive").save(source, icc_profile=bytes(profile))
     decoded, plan, _ = load_source(source, settings())
-    prepared = write_crops(
+    prepared, sizes = write_crops(
         tmp_path / "out", decoded, settings(), [(0, 0)], ["a.jpg"], plan
     )
+    assert sizes == [(tmp_path / "out" / "a.jpg").stat().st_size]
     assert decoded.pixels is not None
     assert prepared.icc_profile is None
     with Image.open(tmp_path / "out" / "a.jpg") as image:

@@ -3,12 +3,15 @@
 import json
 
 import pytest
+from conftest import SAMPLE_PHOTOS, build_tree
 
+from cropaug.crop import CropJob, CropSettings
 from cropaug.errors import CropaugError
 from cropaug.progress import (
     PROGRESS_NAME,
     ProgressLog,
     RecordReader,
+    crop_and_record,
     read_header,
     scan_records,
     start_progress,
@@ -125,3 +128,27 @@ def test_read_header_rejects_damaged_header(tmp_path):
         f"{tmp_path / PROGRESS_NAME} has no valid header line; "
         "pass --overwrite to start over"
     )
+
+
+def test_crop_and_record_sizes_match_files(tmp_path):
+    src = build_tree(tmp_path / "src", {"cats/a.jpg": SAMPLE_PHOTOS[0]})
+    settings = CropSettings(
+        crop_width=64,
+        crop_height=48,
+        n=4,
+        seed=0,
+        format="same",
+        quality=90,
+        subsampling=None,
+        lossless=False,
+        background=(255, 255, 255),
+        max_pixels=10**8,
+    )
+    job = CropJob("cats/a.jpg", "cats", "cats/a")
+
+    line = crop_and_record(src, tmp_path / "dst", job, settings)
+
+    paths = [crop["path"] for crop in line["image"]["crops"]]
+    assert len(paths) == 4
+    assert line["sizes"] == [(tmp_path / "dst" / path).stat().st_size for path in paths]
+    assert line["source_stat"]["size"] == (src / "cats" / "a.jpg").stat().st_size
