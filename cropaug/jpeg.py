@@ -196,10 +196,14 @@ def encode_crop_jpeg(
     else:
         colorspace = "RGB"
         sampling = _SUBSAMPLING_NAMES.get(subsampling, _DEFAULT_SUBSAMPLING)
-    # simplejpeg needs rows whose pixels are adjacent in memory. A flipped or
-    # rotated view has other strides, so its crop is copied first.
+    # simplejpeg takes rows at any positive distance from each other, but the
+    # pixels of a row must be adjacent. A plain slice is encoded where it
+    # lies; a flipped or rotated view has other strides and is copied first.
+    row_step, pixel_step, channel_step = crop.strides
+    if row_step <= 0 or (pixel_step, channel_step) != (crop.shape[2], 1):
+        crop = np.ascontiguousarray(crop)
     encoded = simplejpeg.encode_jpeg(
-        np.ascontiguousarray(crop),
+        crop,
         quality=quality,
         colorspace=colorspace,
         colorsubsampling=sampling,
