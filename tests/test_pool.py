@@ -1,25 +1,40 @@
-"""How the process pool starts and stops its workers."""
+"""How the process pool starts and stops its workers.
 
-import os
+Other tests leave threads behind in this process (a Dask client's, an S3
+server's), and any thread rules out fork, so the forked cases run in a
+fresh Python process of their own.
+"""
+
+import json
+import subprocess
 import sys
+import textwrap
 import threading
-import time
+from pathlib import Path
 
 import pytest
 from conftest import SAMPLE_DATA, build_tree, tree_bytes
 
 import cropaug
-from cropaug.interrupt import signals_interrupt_run
-from cropaug.pool import run_tasks, start_method
+from cropaug.pool import start_method
+
+REPOSITORY = Path(__file__).resolve().parent.parent
 
 linux_only = pytest.mark.skipif(
     sys.platform != "linux", reason="workers are forked on Linux only"
 )
 
 
-def _worker_pid(delay: float, item: int) -> int:
-    time.sleep(delay)
-    return os.getpid()
+def _run_python(code: str) -> subprocess.CompletedProcess:
+    """Run `code` in a fresh Python process and return what it printed."""
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=REPOSITORY,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def _in_thread(function):
@@ -33,8 +48,13 @@ def _in_thread(function):
 
 @linux_only
 def test_forks_when_no_other_thread_runs():
-    assert threading.active_count() == 1
-    assert start_method() == "fork"
+    completed = _run_python(
+        """
+        from cropaug.pool import start_method
+        print(start_method())
+        """
+    )
+    assert completed.stdout == "fork\n", completed.stderr
 
 
 def test_spawns_beside_another_thread():
@@ -53,39 +73,71 @@ def test_forked_and_spawned_workers_write_same_bytes(tmp_path):
     )
     options = {"size": (48, 40), "n": 5, "seed": 3, "workers": 2}
 
-    def run(name):
-        cropaug.expand(src, tmp_path / name, **options)
+    forked = _run_python(
+        f"""
+        import cropaug
+        from cropaug.pool import start_method
+        print(start_method())
+        cropaug.expand({str(src)!r}, {str(tmp_path / "forked")!r}, **{options!r})
+        """
+    )
+
+    def spawned_run():
+        cropaug.expand(src, tmp_path / "spawned", **options)
         return start_method()
 
-    assert run("forked") == "fork"
-    assert _in_thread(lambda: run("spawned")) == "spawn"
-    forked, spawned = tree_bytes(tmp_path / "forked"), tree_bytes(tmp_path / "spawned")
-    assert len(forked) == 3 * 5 + 1
-    assert forked == spawned
+    assert forked.stdout == "fork\n", forked.stderr
+    assert _in_thread(spawned_run) == "spawn"
+    forked_bytes = tree_bytes(tmp_path / "forked")
+    assert len(forked_bytes) == 3 * 5 + 1
+    assert forked_bytes == tree_bytes(tmp_path / "spawned")
 
 
 @linux_only
 def test_progress_bar_leaves_no_thread_behind():
-    results = list(run_tasks(_worker_pid, (0.0,), range(4), 2, progress=True))
+    completed = _run_python(
+        """
+        import os, threading
+        from cropaug.pool import run_tasks, start_method
 
-    assert len(results) == 4
-    assert os.getpid() not in results
-    # A later run in this process can fork again.
-    assert threading.active_count() == 1
+        def worker_pid(item):
+            return os.getpid()
+
+        pids = list(run_tasks(worker_pid, (), range(4), 2, progress=True))
+        print(len(pids), os.getpid() in pids, threading.active_count(), start_method())
+        """
+    )
+    # A later run in the same process can fork its workers again.
+    assert completed.stdout == "4 False 1 fork\n", completed.stderr
 
 
-def test_closing_stops_workers_quietly(capfd):
+@linux_only
+def test_closing_stops_forked_workers_quietly():
     # The CLI's signal handlers are installed while the workers start, as in
-    # a run; a forked worker must not inherit them, or the pool's SIGTERM
-    # would raise in the worker and print a traceback.
-    with signals_interrupt_run():
-        tasks = run_tasks(_worker_pid, (0.0,), range(2), 2, progress=False)
-        first = next(tasks)
-        # Both workers are now idle, waiting for a task that never comes.
-        time.sleep(0.3)
-        tasks.close()
+    # a run. A forked worker that kept them would raise in its handler when
+    # the pool sends SIGTERM, and print a traceback.
+    completed = _run_python(
+        """
+        import json, os, time
+        from cropaug.interrupt import signals_interrupt_run
+        from cropaug.pool import run_tasks, start_method
 
-    assert first != os.getpid()
-    with pytest.raises(ProcessLookupError):
-        os.kill(first, 0)
-    assert capfd.readouterr().err == ""
+        def worker_pid(item):
+            return os.getpid()
+
+        with signals_interrupt_run():
+            tasks = run_tasks(worker_pid, (), range(2), 2, progress=False)
+            worker = next(tasks)
+            # Both workers are now idle, waiting for a task that never comes.
+            time.sleep(0.3)
+            tasks.close()
+        try:
+            os.kill(worker, 0)
+            alive = True
+        except ProcessLookupError:
+            alive = False
+        print(json.dumps([start_method(), worker != os.getpid(), alive]))
+        """
+    )
+    assert json.loads(completed.stdout) == ["fork", True, False]
+    assert completed.stderr == ""
