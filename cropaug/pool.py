@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from cropaug.crop import CropJob, CropSettings
+from cropaug.jpeg import reuse_decode_buffer
 from cropaug.progress import crop_and_record
 
 logger = logging.getLogger(__name__)
@@ -64,12 +65,21 @@ def run_tasks(
     completion order. With one worker, or one item, the calls run in this
     process. `description` labels the progress bar. Closing the generator
     terminates the workers and waits for them to exit.
+
+    The calls of one process decode their JPEGs into one reused buffer
+    (`jpeg.reuse_decode_buffer`), so no call may keep decoded pixels past
+    its return.
     """
     if workers == 1 or len(items) <= 1:
-        with _progress_bar(len(items), description, progress) as bar:
-            for item in items:
-                yield function(*shared, item)
-                bar.update()
+        # Each call finishes with its image before the next one starts.
+        reused = reuse_decode_buffer(True)
+        try:
+            with _progress_bar(len(items), description, progress) as bar:
+                for item in items:
+                    yield function(*shared, item)
+                    bar.update()
+        finally:
+            reuse_decode_buffer(reused)
         return
 
     # The pool starts before the bar, whose refresh thread would rule out fork.
@@ -175,6 +185,8 @@ def _init_worker(function: Callable, shared: tuple, parent_pid: int) -> None:
     global _worker_task, _parent_pid
     _worker_task = (function, shared)
     _parent_pid = parent_pid
+    # A worker runs one call at a time until it exits.
+    reuse_decode_buffer(True)
 
 
 def _run_task(item):

@@ -378,3 +378,27 @@ def test_icc_segments_round_trip():
     with Image.open(io.BytesIO(tagged)) as image:
         assert image.info["icc_profile"] == profile
         image.load()
+
+
+def test_reused_decode_buffer_holds_each_image_in_turn():
+    large = SAMPLES / "science" / "retina.jpg"
+    small = SAMPLES / "scenes" / "rocket.jpg"
+    previous = jpeg.reuse_decode_buffer(True)
+    try:
+        first = load_source(large, settings())[0].pixels
+        first_copy = first.copy()
+        second = load_source(small, settings())[0].pixels
+    finally:
+        jpeg.reuse_decode_buffer(previous)
+
+    assert np.shares_memory(first, second)
+    assert np.array_equal(first_copy, upright_pillow_pixels(large.read_bytes()))
+    assert np.array_equal(second, upright_pillow_pixels(small.read_bytes()))
+
+
+def test_decode_buffer_fresh_by_default():
+    path = SAMPLES / "scenes" / "rocket.jpg"
+    first = load_source(path, settings())[0].pixels
+    second = load_source(path, settings())[0].pixels
+
+    assert not np.shares_memory(first, second)
