@@ -16,10 +16,12 @@ import json
 import multiprocessing
 import os
 import resource
+import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
+
+from bench.peaks import peak_kib
 
 # Modules each contender imports before its clocks start.
 CONTENDER_IMPORTS = {
@@ -50,70 +52,27 @@ def main() -> None:
     }[args.name]
     for module in CONTENDER_IMPORTS[args.name]:
         importlib.import_module(module)
-    sampler = ChildPeakSampler()
-    sampler.start()
+    sampler = subprocess.Popen(
+        [sys.executable, "-m", "bench.peaks", str(os.getpid())],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     cpu_before = _cpu_seconds()
     seconds, crops = run(args)
+    # Read before the sampler is waited for, whose CPU time it would add.
     cpu_seconds = _cpu_seconds() - cpu_before
-    sampler.stop()
+    child_peaks, _ = sampler.communicate("")
 
     result = {
         "seconds": seconds,
         "cpu_seconds": cpu_seconds,
         "crops": crops,
         "parent_kib": peak_kib(os.getpid()),
-        "child_kib": max(sampler.peaks.values(), default=0),
+        "child_kib": max(json.loads(child_peaks).values(), default=0),
     }
     # A line of its own: some contenders print without a final newline.
     print("\n" + json.dumps(result))
-
-
-def peak_kib(pid: int) -> int:
-    """Return a process's peak resident memory in KiB (VmHWM), or 0 if it is gone.
-
-    Unlike getrusage's ru_maxrss, VmHWM starts afresh at exec, so a process
-    does not report the peak of the process that started it.
-    """
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return 0
-
-
-class ChildPeakSampler(threading.Thread):
-    """Peak memory of this process's child processes, sampled every 10 ms.
-
-    A child's growth in its last 10 ms before exiting can be missed.
-    """
-
-    def __init__(self):
-        super().__init__(daemon=True)
-        self.peaks: dict[int, int] = {}
-        self._stopped = threading.Event()
-
-    def run(self) -> None:
-        while not self._stopped.wait(0.01):
-            for pid in _child_pids():
-                peak = peak_kib(pid)
-                self.peaks[pid] = max(peak, self.peaks.get(pid, 0))
-
-    def stop(self) -> None:
-        self._stopped.set()
-        self.join()
-
-
-def _child_pids() -> list[int]:
-    pids = []
-    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
-        try:
-            pids += [int(pid) for pid in (task / "children").read_text().split()]
-        except OSError:
-            continue
-    return pids
 
 
 def _cpu_seconds() -> float:

@@ -185,8 +185,7 @@ def _cli_start_seconds(repeats: int = 10) -> dict[str, list[float]]:
 def _idle_worker_kib() -> int:
     """Return the peak memory of a process that imports what a cropaug worker does."""
     code = (
-        "import os, cropaug.pool, bench.contenders;"
-        "print(bench.contenders.peak_kib(os.getpid()))"
+        "import os, cropaug.pool, bench.peaks;print(bench.peaks.peak_kib(os.getpid()))"
     )
     completed = subprocess.run(
         [sys.executable, "-c", code],
