@@ -316,7 +316,8 @@ def _output_paths(dst: Path, paths: list[str]) -> list:
 
 def _make_folders(dst: Path, paths: list[str]) -> None:
     """Create the folders under DST that the relative output paths need."""
-    for folder in {dst / os.path.dirname(path) for path in paths}:
+    for relative in {os.path.dirname(path) for path in paths}:
+        folder = dst / relative
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as error:
