@@ -86,11 +86,11 @@ def run_tasks(
     pool = _start_pool(function, shared, min(workers, len(items)))
     try:
         with _progress_bar(len(items), description, progress) as bar:
-            for result in pool.imap_unordered(
-                _run_task, items, chunksize=_chunk_size(len(items), workers)
-            ):
-                yield result
-                bar.update()
+            tasks = _cut_tasks(items, task_sizes(len(items), workers))
+            for results in pool.imap_unordered(_run_task, tasks):
+                for result in results:
+                    yield result
+                    bar.update()
         pool.close()
     finally:
         pool.terminate()
@@ -151,10 +151,27 @@ def _start_pool(function: Callable, shared: tuple, processes: int):
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-def _chunk_size(job_count: int, workers: int) -> int:
-    # About eight chunks per worker balances the load while keeping the
-    # per-task overhead small; one image is some 10-100 ms of work.
-    return max(1, min(16, job_count // (workers * 8)))
+def task_sizes(count: int, workers: int) -> Iterator[int]:
+    """Yield how many items each pool task takes, in order; they sum to `count`.
+
+    A task takes an eighth of a worker's share of the items left, and at
+    most 16, so tasks shrink toward the end of the run: the workers finish
+    within about one small task of each other, while early tasks are large
+    enough that handing them over (a fraction of a millisecond) costs little
+    beside their 10-1,000 ms of work.
+    """
+    left = count
+    while left > 0:
+        size = max(1, min(16, left // (workers * 8)))
+        yield size
+        left -= size
+
+
+def _cut_tasks(items: Sequence, sizes: Iterator[int]) -> Iterator[list]:
+    start = 0
+    for size in sizes:
+        yield [items[index] for index in range(start, start + size)]
+        start += size
 
 
 @contextmanager
@@ -189,14 +206,17 @@ def _init_worker(function: Callable, shared: tuple, parent_pid: int) -> None:
     reuse_decode_buffer(True)
 
 
-def _run_task(item):
+def _run_task(items: list) -> list:
     assert _worker_task is not None, "worker used before _init_worker ran"
-    if os.getppid() != _parent_pid:
-        # The parent was killed. The jobs still queued in the pipe would keep
-        # this orphan writing into DST, possibly while a resumed run cleans it.
-        os._exit(1)
     function, shared = _worker_task
-    return function(*shared, item)
+    results = []
+    for item in items:
+        if os.getppid() != _parent_pid:
+            # The parent was killed. The items still queued would keep this
+            # orphan writing into DST, possibly while a resumed run cleans it.
+            os._exit(1)
+        results.append(function(*shared, item))
+    return results
 
 
 def _crop_job(src: Path, dst: Path, settings: CropSettings, job: CropJob) -> dict:

@@ -16,7 +16,7 @@ import pytest
 from conftest import SAMPLE_DATA, build_tree, tree_bytes
 
 import cropaug
-from cropaug.pool import start_method
+from cropaug.pool import start_method, task_sizes
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 
@@ -141,3 +141,16 @@ def test_closing_stops_forked_workers_quietly():
     )
     assert json.loads(completed.stdout) == ["fork", True, False]
     assert completed.stderr == ""
+
+
+@pytest.mark.parametrize("count", [0, 1, 15, 16, 17, 1000, 100_000])
+@pytest.mark.parametrize("workers", [2, 3])
+def test_task_sizes_shrink_toward_the_end(count, workers):
+    sizes = list(task_sizes(count, workers))
+
+    assert sum(sizes) == count
+    assert all(1 <= size <= 16 for size in sizes)
+    assert sizes == sorted(sizes, reverse=True)
+    if count:
+        # The last tasks hold one item each, so the workers finish together.
+        assert sizes[-min(count, workers * 8) :] == [1] * min(count, workers * 8)
