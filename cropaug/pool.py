@@ -1,13 +1,14 @@
 """Run crop jobs, or any per-image task, in a process pool with one progress bar.
 
 Workers start by fork on Linux when the calling process runs no other
-Python thread: a forked worker is ready in milliseconds and shares the
-modules the parent has imported, where a spawned one spends some 0.3-0.5 s
-of CPU importing numpy, Pillow and cropaug again. That start cost is paid
-once per run, so it matters for short runs only. Everywhere else, and beside
-other threads (one of which might hold a lock that the forked copy could
-never release), workers are spawned from a clean interpreter. Nothing a
-worker writes depends on how it started.
+Python thread. A forked worker is ready in milliseconds and shares the
+modules the parent has imported. A spawned one spends some 0.3-0.5 s of CPU
+(measured on the benchmark machine of docs/benchmarks.md) importing numpy,
+Pillow and cropaug again, once per run, which matters for short runs only.
+Everywhere else, and beside other threads, workers are spawned from a clean
+interpreter, because another thread might hold a lock at the fork that the
+worker's copy could never release. Nothing a worker writes depends on how
+it started.
 """
 
 import gc
@@ -155,10 +156,10 @@ def task_sizes(count: int, workers: int) -> Iterator[int]:
     """Yield how many items each pool task takes, in order; they sum to `count`.
 
     A task takes an eighth of a worker's share of the items left, and at
-    most 16, so tasks shrink toward the end of the run: the workers finish
-    within about one small task of each other, while early tasks are large
-    enough that handing them over (a fraction of a millisecond) costs little
-    beside their 10-1,000 ms of work.
+    most 16. Tasks therefore shrink toward the end of the run, and the
+    workers finish within about one small task of each other. Early tasks
+    are large enough that handing one over, a fraction of a millisecond,
+    costs little beside its 10-1,000 ms of work.
     """
     left = count
     while left > 0:
