@@ -22,10 +22,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from cropaug.crop import CropJob, CropSettings
+from cropaug.errors import BrokenPoolError
 from cropaug.jpeg import reuse_decode_buffer
 from cropaug.progress import crop_and_record
 
 logger = logging.getLogger(__name__)
+
+# How often a run whose results have stopped coming checks its workers.
+_WORKER_CHECK_SECONDS = 1.0
 
 _worker_task: tuple[Callable, tuple] | None = None
 _parent_pid: int | None = None
@@ -69,6 +73,10 @@ def run_tasks(
     The calls of one process decode their JPEGs into one reused buffer
     (`jpeg.reuse_decode_buffer`), so no call may keep decoded pixels past
     its return.
+
+    Raises:
+        BrokenPoolError: when a worker process exits before every result
+            has arrived, as one killed by a signal does.
     """
     if workers == 1 or len(items) <= 1:
         # Each call finishes with its image before the next one starts.
@@ -86,15 +94,57 @@ def run_tasks(
     pool = _start_pool(function, shared, min(workers, len(items)))
     try:
         with _progress_bar(len(items), description, progress) as bar:
-            for result in pool.imap_unordered(
-                _run_task, items, chunksize=_chunk_size(len(items), workers)
-            ):
-                yield result
-                bar.update()
+            # Chunked here rather than by imap_unordered, whose chunked form
+            # returns a plain generator without next(timeout).
+            chunks = _chunks(items, _chunk_size(len(items), workers))
+            results = pool.imap_unordered(_run_chunk, chunks)
+            for chunk_results in _checked_results(results, pool):
+                for result in chunk_results:
+                    yield result
+                    bar.update()
         pool.close()
     finally:
         pool.terminate()
         pool.join()
+
+
+def _checked_results(results, pool) -> Iterator:
+    """Yield from a pool's result iterator, raising when one of its workers exits.
+
+    multiprocessing.Pool replaces a worker that a signal killed, but not the
+    tasks that worker held, so the iterator would wait for them forever.
+    Workers exit only when the pool closes, so any exit before the last
+    result is a failure.
+    """
+    # NOTE: Pool has no public list of its workers, so this reads the private
+    # `_pool` (CPython 3.11 to 3.13). The first worker to exit is one of
+    # these, because the pool starts a replacement only after an exit.
+    started = list(pool._pool)
+    while True:
+        try:
+            yield results.next(timeout=_WORKER_CHECK_SECONDS)
+        except StopIteration:
+            return
+        except multiprocessing.TimeoutError:
+            for worker in started:
+                if worker.exitcode is not None:
+                    raise BrokenPoolError(_describe_exit(worker)) from None
+
+
+def _describe_exit(worker) -> str:
+    if worker.exitcode >= 0:
+        return (
+            f"worker process {worker.pid} exited with status {worker.exitcode} "
+            "before its tasks finished"
+        )
+    name = signal.Signals(-worker.exitcode).name
+    message = f"worker process {worker.pid} was killed by {name}"
+    if name == "SIGKILL":
+        message += (
+            ", which the kernel sends when memory runs out; if it did, use "
+            "fewer workers"
+        )
+    return message
 
 
 def _progress_bar(total: int, description: str | None, progress: bool):
@@ -151,6 +201,11 @@ def _start_pool(function: Callable, shared: tuple, processes: int):
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+def _chunks(items: Sequence, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield [items[index] for index in range(start, min(start + size, len(items)))]
+
+
 def _chunk_size(job_count: int, workers: int) -> int:
     # About eight chunks per worker balances the load while keeping the
     # per-task overhead small; one image is some 10-100 ms of work.
@@ -197,6 +252,10 @@ def _run_task(item):
         os._exit(1)
     function, shared = _worker_task
     return function(*shared, item)
+
+
+def _run_chunk(chunk: list) -> list:
+    return [_run_task(item) for item in chunk]
 
 
 def _crop_job(src: Path, dst: Path, settings: CropSettings, job: CropJob) -> dict:
