@@ -302,7 +302,7 @@ def expand(
 
         cropaug expand photos/ crops/ --size 224 --n 10 --seed 0
     """
-    from cropaug.errors import CropaugError, InvalidParameterError
+    from cropaug.errors import BrokenPoolError, CropaugError, InvalidParameterError
     from cropaug.expansion import expand as run_expand
     from cropaug.files import OutputWriteError
     from cropaug.interrupt import RunInterrupted
@@ -362,6 +362,15 @@ def expand(
         raise click.ClickException(
             f"{error}. The run stopped; once DST is writable again, continue "
             f"it with: {resume_command(ctx)}"
+        ) from None
+    except BrokenPoolError as error:
+        ctx = click.get_current_context()
+        if _is_url(src) or _is_url(dst):
+            raise click.ClickException(
+                f"{error}. The run stopped; start it over with --overwrite"
+            ) from None
+        raise click.ClickException(
+            f"{error}. The run stopped; continue it with: {resume_command(ctx)}"
         ) from None
     except CropaugError as error:
         raise click.ClickException(str(error)) from None

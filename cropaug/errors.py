@@ -19,3 +19,7 @@ class ImageError(CropaugError):
 
 class ManifestError(CropaugError):
     """A manifest's content is invalid or unsafe to act on."""
+
+
+class BrokenPoolError(CropaugError):
+    """A worker process exited in mid-run, so the tasks it was running are lost."""

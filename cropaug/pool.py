@@ -23,10 +23,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from cropaug.crop import CropJob, CropSettings
+from cropaug.errors import BrokenPoolError
 from cropaug.jpeg import reuse_decode_buffer
 from cropaug.progress import crop_and_record
 
 logger = logging.getLogger(__name__)
+
+# How often a run whose results have stopped coming checks its workers.
+_WORKER_CHECK_SECONDS = 1.0
 
 _worker_task: tuple[Callable, tuple] | None = None
 _parent_pid: int | None = None
@@ -70,6 +74,10 @@ def run_tasks(
     The calls of one process decode their JPEGs into one reused buffer
     (`jpeg.reuse_decode_buffer`), so no call may keep decoded pixels past
     its return.
+
+    Raises:
+        BrokenPoolError: when a worker process exits before every result
+            has arrived, as one killed by a signal does.
     """
     if workers == 1 or len(items) <= 1:
         # Each call finishes with its image before the next one starts.
@@ -88,14 +96,54 @@ def run_tasks(
     try:
         with _progress_bar(len(items), description, progress) as bar:
             tasks = _cut_tasks(items, task_sizes(len(items), workers))
-            for results in pool.imap_unordered(_run_task, tasks):
-                for result in results:
+            results = pool.imap_unordered(_run_task, tasks)
+            for task_results in _checked_results(results, pool):
+                for result in task_results:
                     yield result
                     bar.update()
         pool.close()
     finally:
         pool.terminate()
         pool.join()
+
+
+def _checked_results(results, pool) -> Iterator:
+    """Yield from a pool's result iterator, raising when one of its workers exits.
+
+    multiprocessing.Pool replaces a worker that a signal killed, but not the
+    tasks that worker held, so the iterator would wait for them forever.
+    Workers exit only when the pool closes, so any exit before the last
+    result is a failure.
+    """
+    # NOTE: Pool has no public list of its workers, so this reads the private
+    # `_pool` (CPython 3.11 to 3.13). The first worker to exit is one of
+    # these, because the pool starts a replacement only after an exit.
+    started = list(pool._pool)
+    while True:
+        try:
+            yield results.next(timeout=_WORKER_CHECK_SECONDS)
+        except StopIteration:
+            return
+        except multiprocessing.TimeoutError:
+            for worker in started:
+                if worker.exitcode is not None:
+                    raise BrokenPoolError(_describe_exit(worker)) from None
+
+
+def _describe_exit(worker) -> str:
+    if worker.exitcode >= 0:
+        return (
+            f"worker process {worker.pid} exited with status {worker.exitcode} "
+            "before its tasks finished"
+        )
+    name = signal.Signals(-worker.exitcode).name
+    message = f"worker process {worker.pid} was killed by {name}"
+    if name == "SIGKILL":
+        message += (
+            ", which the kernel sends when memory runs out; if it did, use "
+            "fewer workers"
+        )
+    return message
 
 
 def _progress_bar(total: int, description: str | None, progress: bool):

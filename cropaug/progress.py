@@ -25,6 +25,7 @@ from cropaug.crop import CropJob, CropSettings, crop_source
 from cropaug.errors import CropaugError
 from cropaug.files import OutputWriteError, write_atomic
 from cropaug.remote import is_remote
+from cropaug.testhooks import pause_if_requested
 
 PROGRESS_NAME = ".cropaug-progress.jsonl"
 PROGRESS_VERSION = 1
@@ -158,6 +159,7 @@ def crop_and_record(src: Path, dst: Path, job: CropJob, settings: CropSettings) 
         with suppress(OSError):
             source_stat = os.stat(src / job.source)
 
+    pause_if_requested(f"before-crop:{job.source}")
     result = crop_source(src, dst, job, settings)
 
     if source_stat is not None:

@@ -13,6 +13,7 @@ from expand_process import (
     command_line,
     group_members,
     is_resource_tracker,
+    kill_group,
     pause_env,
     progress_line_count,
     start_expand,
@@ -167,3 +168,42 @@ def test_sigint_during_manifest_write(photos, clean_run, tmp_path):
     summary = expand(photos, dst, size=24, n=3, seed=7, workers=1, resume=True)
     assert summary.resumed_sources == 200
     assert tree_snapshot(dst) == clean_run
+
+
+def test_killed_worker_stops_run(photos, clean_run, tmp_path):
+    # A worker killed from outside, as the kernel's out-of-memory killer
+    # does, takes the tasks it held with it. The run must stop and report it,
+    # not wait for their results forever.
+    dst, marker, log = tmp_path / "out", tmp_path / "paused", tmp_path / "run.log"
+    run = start_expand(
+        photos,
+        dst,
+        "--workers",
+        "2",
+        log=log,
+        env=pause_env("before-crop:cats/img0000.png", marker),
+    )
+    try:
+        wait_until(
+            lambda: marker.exists() and marker.read_text().endswith("\n"),
+            description="pause",
+        )
+        worker = int(marker.read_text())
+        os.kill(worker, signal.SIGKILL)
+        status = run.wait(timeout=60)
+    finally:
+        if run.poll() is None:
+            kill_group(run)
+
+    assert status == 1
+    command = expected_message(photos, dst, "SIGKILL")[1].strip()
+    assert log.read_text().splitlines() == [
+        f"Error: worker process {worker} was killed by SIGKILL, which the kernel "
+        "sends when memory runs out; if it did, use fewer workers. The run "
+        f"stopped; continue it with: {command}"
+    ]
+    wait_until(lambda: not _workers_left(run.pid), timeout=10, description="exit")
+    summary = expand(photos, dst, size=24, n=3, seed=7, workers=1, resume=True)
+    assert summary.resumed_sources > 0
+    assert tree_snapshot(dst) == clean_run
+    assert temp_files(dst) == []
