@@ -185,18 +185,24 @@ def _start_pool(function: Callable, shared: tuple, processes: int):
             # start, so a Ctrl-C while they import modules prints nothing.
             return context.Pool(**arguments)
     # A forked worker starts with the parent's signal handlers, which raise
-    # in the parent's interrupt handling. Until _init_worker restores the
-    # default actions, both signals wait, blocked, and the parent receives
-    # its own when the block ends. Frozen objects are left out of garbage
-    # collection, which would otherwise write to, and so copy, every page
-    # of objects the worker shares with the parent.
+    # in the parent's interrupt handling. Blocking both signals in this
+    # thread makes each worker start with them blocked until _init_worker
+    # restores the default actions. The parent itself may still take one
+    # meanwhile through a native thread, such as OpenBLAS's, and then raises
+    # RunInterrupted out of Pool(); the workers already forked are daemons,
+    # which multiprocessing ends at exit.
     blocked = {signal.SIGINT, signal.SIGTERM}
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+    # Frozen objects are left out of garbage collection, which would
+    # otherwise write to, and so copy, every page of objects the worker
+    # shares with the parent. Objects that the caller froze stay frozen.
+    frozen_before = gc.get_freeze_count() > 0
     gc.freeze()
     try:
         return context.Pool(**arguments)
     finally:
-        gc.unfreeze()
+        if not frozen_before:
+            gc.unfreeze()
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 

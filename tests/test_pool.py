@@ -154,3 +154,22 @@ def test_task_sizes_shrink_toward_the_end(count, workers):
     if count:
         # The last tasks hold one item each, so the workers finish together.
         assert sizes[-min(count, workers * 8) :] == [1] * min(count, workers * 8)
+
+
+@linux_only
+def test_fork_keeps_caller_frozen_objects():
+    completed = _run_python(
+        """
+        import gc, os
+        from cropaug.pool import run_tasks
+
+        def worker_pid(item):
+            return os.getpid()
+
+        gc.freeze()
+        frozen = gc.get_freeze_count()
+        pids = list(run_tasks(worker_pid, (), range(4), 2, progress=False))
+        print(frozen > 0, gc.get_freeze_count() >= frozen, os.getpid() in pids)
+        """
+    )
+    assert completed.stdout == "True True False\n", completed.stderr
