@@ -18,20 +18,9 @@ TEMP_PREFIX = ".cropaug-"
 TEMP_SUFFIX = ".tmp"
 
 
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-# mkstemp creates files readable by their owner only; outputs get the
-# permissions a plain open() would give them.
-_FILE_MODE = 0o666 & ~_current_umask()
-
-# write_atomic names its temporary files from the process id and this
-# counter, so each file costs 4 system calls (open, write, close, rename)
-# where mkstemp and a Python file object take 8. The name is unique while
-# the process lives.
+# Temporary files are named from the process id and this counter, so writing
+# a file costs 4 system calls (open, write, close, rename) where mkstemp and
+# a Python file object take 8. The name is unique while the process lives.
 _temp_numbers = itertools.count()
 _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 
@@ -75,17 +64,8 @@ def write_atomic(path: "Path | str", data: bytes) -> None:
         except OSError as error:
             raise OutputWriteError(path, error) from None
         return
-    temp_name = os.path.join(
-        os.path.dirname(path),
-        f"{TEMP_PREFIX}{os.getpid()}-{next(_temp_numbers)}{TEMP_SUFFIX}",
-    )
     try:
-        # The umask filters the mode, as for a plain open().
-        descriptor = os.open(temp_name, _CREATE_FLAGS, 0o666)
-    except FileExistsError:
-        # Left by a killed process that had this process's id.
-        _write_atomic_unique(Path(path), data)
-        return
+        descriptor, temp_name = _create_temp_file(os.path.dirname(path))
     except OSError as error:
         raise OutputWriteError(Path(path), error) from None
     completed = False
@@ -104,28 +84,25 @@ def write_atomic(path: "Path | str", data: bytes) -> None:
             _remove_quietly(Path(temp_name))
 
 
-def _write_atomic_unique(path: Path, data: bytes) -> None:
-    """Write like write_atomic, through a temporary file that mkstemp names."""
-    try:
-        descriptor, temp_name = tempfile.mkstemp(
-            dir=path.parent, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX
+def _create_temp_file(folder: str) -> tuple[int, str]:
+    """Create a new temporary file in `folder` and return its descriptor and path.
+
+    The umask filters its mode 0o666, as for a plain open(), so outputs get
+    the permissions a plain open() would give them.
+
+    Raises:
+        OSError: when the folder is missing or not writable.
+    """
+    while True:
+        name = os.path.join(
+            folder, f"{TEMP_PREFIX}{os.getpid()}-{next(_temp_numbers)}{TEMP_SUFFIX}"
         )
-    except OSError as error:
-        raise OutputWriteError(path, error) from None
-    completed = False
-    try:
         try:
-            os.fchmod(descriptor, _FILE_MODE)
-            _write_all(descriptor, data)
-        finally:
-            os.close(descriptor)
-        os.replace(temp_name, path)
-        completed = True
-    except OSError as error:
-        raise OutputWriteError(path, error) from None
-    finally:
-        if not completed:
-            _remove_quietly(Path(temp_name))
+            return os.open(name, _CREATE_FLAGS, 0o666), name
+        except FileExistsError:
+            # Left by a killed process that had this process's id: the next
+            # number gives another name.
+            continue
 
 
 def _write_all(descriptor: int, data: bytes) -> None:
@@ -146,17 +123,15 @@ def open_atomic(path: Path) -> Iterator[IO[str]]:
         OutputWriteError: naming the path, when the file cannot be written.
     """
     remote = is_remote(path)
+    folder = tempfile.gettempdir() if remote else os.fspath(path.parent)
     try:
-        descriptor, temp_name = tempfile.mkstemp(
-            dir=None if remote else path.parent, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX
-        )
+        descriptor, temp_name = _create_temp_file(folder)
     except OSError as error:
         raise OutputWriteError(path, error) from None
     # Whether the temporary file now has the final name, so must not be removed.
     replaced = False
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as file:
-            os.fchmod(file.fileno(), _FILE_MODE)
             yield file
         pause_if_requested(f"before-rename:{path.name}")
         if remote:

@@ -162,4 +162,19 @@ def test_write_atomic_past_stale_temp_names(tmp_path):
     assert all(path.read_bytes() == b"stale" for path in stale)
     names = sorted(path.name for path in tmp_path.iterdir())
     assert names == sorted(["a.bin", *(path.name for path in stale)])
-    assert stat.S_IMODE((tmp_path / "a.bin").stat().st_mode) == files._FILE_MODE
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "a.bin").stat().st_mode) == 0o666 & ~mask
+
+
+def test_atomic_writes_follow_umask_set_later(tmp_path):
+    previous = os.umask(0o077)
+    try:
+        write_atomic(tmp_path / "crop.jpg", b"data")
+        with open_atomic(tmp_path / "record.json") as file:
+            file.write("{}")
+    finally:
+        os.umask(previous)
+
+    assert stat.S_IMODE((tmp_path / "crop.jpg").stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "record.json").stat().st_mode) == 0o600
