@@ -195,7 +195,8 @@ def _start_pool(function: Callable, shared: tuple, processes: int):
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
     # Frozen objects are left out of garbage collection, which would
     # otherwise write to, and so copy, every page of objects the worker
-    # shares with the parent. Objects that the caller froze stay frozen.
+    # shares with the parent. When the caller had frozen objects itself,
+    # everything stays frozen, because unfreeze() would thaw theirs too.
     frozen_before = gc.get_freeze_count() > 0
     gc.freeze()
     try:
