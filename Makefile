@@ -27,7 +27,7 @@ lint: install ## Check formatting and lint rules
 	$(BIN)/ruff format --check cropaug tests bench
 	$(BIN)/ruff check cropaug tests bench
 
-bench: $(VENV)/.bench-installed ## Time cropaug against the JPEG floor and its peers (about 10 min)
+bench: $(VENV)/.bench-installed ## Time cropaug against the JPEG floor and its peers (about 5 min on 2 cores)
 	$(BIN)/python -m bench.run
 
 $(VENV)/.bench-installed: $(VENV)/.installed

@@ -38,8 +38,18 @@ SCALING_PER_CLASS = 10
 def main() -> None:
     """Build the datasets, run the rounds, print the table and save the results."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--cache", type=Path, default=HERE / ".cache")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="times to measure every row; the table shows the median (default 3)",
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=HERE / ".cache",
+        help="folder for the data sets, runs and raw results (default bench/.cache)",
+    )
     args = parser.parse_args()
 
     print("building the datasets (once) ...", file=sys.stderr)

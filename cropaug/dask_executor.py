@@ -1,8 +1,8 @@
 """Run crop jobs on a Dask cluster in batches, with one progress bar in the parent.
 
 Imported only when the dask executor is chosen, so the core install needs no
-Dask. Every worker must have the same cropaug, numpy and Pillow as the
-client: each batch reports the worker's versions and the run stops on a
+Dask. Every worker must have the same cropaug, numpy, Pillow and simplejpeg
+as the client: each batch reports the worker's versions and the run stops on a
 mismatch, because other versions may encode other bytes.
 """
 
@@ -196,8 +196,9 @@ def _check_versions(batch: dict, expected: dict[str, str]) -> None:
     if batch["versions"] != expected:
         raise CropaugError(
             f"Dask worker {batch['worker']} runs {batch['versions']}, but this "
-            f"client runs {expected}; install the same cropaug, numpy and Pillow "
-            "on every worker, because other versions may write other bytes"
+            f"client runs {expected}; install the same versions of these "
+            "libraries on every worker, because other versions may write "
+            "other bytes"
         )
 
 
