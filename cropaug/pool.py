@@ -189,8 +189,8 @@ def _start_pool(function: Callable, shared: tuple, processes: int):
     # thread makes each worker start with them blocked until _init_worker
     # restores the default actions. The parent itself may still take one
     # meanwhile through a native thread, such as OpenBLAS's, and then raises
-    # RunInterrupted out of Pool(); the workers already forked are daemons,
-    # which multiprocessing ends at exit.
+    # RunInterrupted out of Pool(). The workers already forked are daemons,
+    # so multiprocessing ends them at exit.
     blocked = {signal.SIGINT, signal.SIGTERM}
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
     # Frozen objects are left out of garbage collection, which would

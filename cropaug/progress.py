@@ -145,8 +145,8 @@ def latest_records(folder: Path, name: str = PROGRESS_NAME) -> list[dict]:
 def crop_and_record(src: Path, dst: Path, job: CropJob, settings: CropSettings) -> dict:
     """Crop one source and return its progress line.
 
-    The line is `crop_source`'s result, which holds the size of every crop
-    written, plus the source's size and modification time, taken before it
+    The line is `crop_source`'s result, which contains the size of every
+    crop written, plus the source's size and modification time, taken before it
     is read, which a resumed run checks. They are not added for a URL, which
     --resume does not accept.
 
