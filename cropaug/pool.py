@@ -208,7 +208,7 @@ def _start_pool(function: Callable, shared: tuple, processes: int):
 
 
 def task_sizes(count: int, workers: int) -> Iterator[int]:
-    """Yield how many items each pool task takes, in order; they sum to `count`.
+    """Yield how many items each pool task takes, in order, summing to `count`.
 
     A task takes an eighth of a worker's share of the items left, and at
     most 16. Tasks therefore shrink toward the end of the run, and the
