@@ -162,8 +162,8 @@ def decode_jpeg(data: bytes, opened: OpenedImage) -> DecodedImage | None:
 def reuse_decode_buffer(enabled: bool) -> bool:
     """Set whether this thread decodes every JPEG into one reused buffer.
 
-    Returns the previous setting. The buffer grows to the largest image;
-    turning reuse off frees it. Decoding a 12-megapixel photo into a fresh
+    Returns the previous setting. The buffer grows to the largest image,
+    and turning reuse off frees it. Decoding a 12-megapixel photo into a fresh
     array costs the page faults of 36 MB, some 15% of the decode on the
     benchmark machine. The price: each decode's pixels are valid only until
     this thread's next decode, so only a loop that finishes with one image
@@ -233,7 +233,7 @@ def encode_crop_jpeg(
         sampling = _SUBSAMPLING_NAMES.get(subsampling, _DEFAULT_SUBSAMPLING)
     # simplejpeg takes rows at any positive distance from each other, but the
     # pixels of a row must be adjacent. A plain slice is encoded where it
-    # lies; a flipped or rotated view has other strides and is copied first.
+    # lies. A flipped or rotated view has other strides and is copied first.
     row_step, pixel_step, channel_step = crop.strides
     if row_step <= 0 or (pixel_step, channel_step) != (crop.shape[2], 1):
         crop = np.ascontiguousarray(crop)

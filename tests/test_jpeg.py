@@ -380,7 +380,7 @@ def test_icc_segments_round_trip():
         image.load()
 
 
-def test_reused_decode_buffer_holds_each_image_in_turn():
+def test_decode_buffer_reused_across_images():
     large = SAMPLES / "science" / "retina.jpg"
     small = SAMPLES / "scenes" / "rocket.jpg"
     previous = jpeg.reuse_decode_buffer(True)
